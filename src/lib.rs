@@ -1,0 +1,12 @@
+//! flowc: compiles `.flow` LLM workflows into locked, deterministic execution plans.
+//!
+//! The modules are the stages of the pipeline, in the order data flows through them:
+//! [`syntax`] (text → tree) → [`semantic`] (tree → span-free, checked workflow graph,
+//! in a salsa database) → [`cli`] at the edge, the only layer that prints.
+//! [`diagnostics`] is the shared registry every stage reports through.
+
+pub mod cli;
+pub mod diagnostics;
+pub mod semantic;
+pub mod syntax;
+pub mod stdlib;

@@ -1,0 +1,618 @@
+//! From text to syntax tree. Never fails: returns the tree it could build and every
+//! problem it found.
+//!
+//! pest reads the file with the catch-all `recover_*` rules of the grammar, so a broken
+//! item, workflow member or property becomes one "recovered" region and the rest of
+//! the file still parses. For each region, the parser asks pest once more, starting
+//! at that region with the rule that should have matched, which gives the precise
+//! position and the expected tokens for the diagnostic.
+
+use std::num::NonZeroUsize;
+
+use pest::iterators::Pair;
+use pest::Parser;
+
+use super::ast::*;
+use super::comments::{collect_comments, Comment};
+use super::grammar::{FlowGrammar, Rule};
+use super::span::{clamp_to_char_boundary, Span};
+use super::strings::decode_escapes;
+use crate::diagnostics::codes;
+use crate::diagnostics::Diagnostic;
+
+pub type SyntaxDiagnostic = Diagnostic<Span>;
+
+/// Everything the syntax layer knows about one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedFile {
+    pub items: Vec<Item>,
+    pub comments: Vec<Comment>,
+    pub diagnostics: Vec<SyntaxDiagnostic>,
+}
+
+/// Nesting deeper than this is refused up front: pest and the tree builder recurse,
+/// and no real workflow nests a tenth as deep.
+const MAXIMUM_NESTING: usize = 128;
+
+/// Bounds pest's backtracking on adversarial input (a parse of a 10,000-node file
+/// makes a few million calls).
+const PEST_CALL_LIMIT: usize = 500_000_000;
+
+pub fn parse_source(text: &str) -> ParsedFile {
+    pest::set_call_limit(NonZeroUsize::new(PEST_CALL_LIMIT));
+    let comments = collect_comments(text);
+    let mut builder = TreeBuilder { text, diagnostics: Vec::new() };
+
+    if let Some(offset) = nesting_too_deep(text) {
+        let diagnostic = SyntaxDiagnostic::new(
+            &codes::SYNTAX_ERROR,
+            format!("brackets nest more than {MAXIMUM_NESTING} levels deep"),
+            Span::new(offset, offset + 1),
+            "too deep here",
+        )
+        .with_help("flatten the structure; no workflow needs this much nesting");
+        return ParsedFile { items: Vec::new(), comments, diagnostics: vec![diagnostic] };
+    }
+
+    let items = match FlowGrammar::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let file = pairs.next().expect("the file rule yields one pair");
+            builder.file(file)
+        }
+        Err(error) => {
+            // Only reachable through the call limit: the catch-all rules accept any text.
+            let offset = error_offset(&error);
+            builder.diagnostics.push(
+                SyntaxDiagnostic::new(
+                    &codes::SYNTAX_ERROR,
+                    "the parser gave up on this file",
+                    Span::empty_at(offset),
+                    "parsing stopped here",
+                )
+                .with_help("the file is too irregular to parse in reasonable time; check it around this point"),
+            );
+            Vec::new()
+        }
+    };
+    let mut diagnostics = builder.diagnostics;
+    diagnostics.sort_by_key(|diagnostic| diagnostic.primary.location.start);
+    ParsedFile { items, comments, diagnostics }
+}
+
+fn nesting_too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (offset, byte) in text.bytes().enumerate() {
+        match byte {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAXIMUM_NESTING {
+                    return Some(offset);
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn error_offset(error: &pest::error::Error<Rule>) -> usize {
+    match error.location {
+        pest::error::InputLocation::Pos(position) => position,
+        pest::error::InputLocation::Span((start, _)) => start,
+    }
+}
+
+struct TreeBuilder<'text> {
+    text: &'text str,
+    diagnostics: Vec<SyntaxDiagnostic>,
+}
+
+/// Where a recovered region sat, which decides the rule pest is asked to retry.
+#[derive(Clone, Copy)]
+enum RecoveryContext {
+    Item,
+    WorkflowMember,
+    Property,
+}
+
+impl<'text> TreeBuilder<'text> {
+    fn file(&mut self, file: Pair<'text, Rule>) -> Vec<Item> {
+        let mut items = Vec::new();
+        for pair in file.into_inner() {
+            match pair.as_rule() {
+                Rule::recover_item => self.recovered(pair, RecoveryContext::Item),
+                Rule::EOI => {}
+                _ => items.push(self.item(pair)),
+            }
+        }
+        items
+    }
+
+    fn item(&mut self, pair: Pair<'text, Rule>) -> Item {
+        match pair.as_rule() {
+            Rule::import_decl => Item::Import(self.import(pair)),
+            Rule::model_decl => {
+                let (name, source, properties, span) = self.named_call(pair);
+                Item::Model(ModelDecl { name, source, properties, span })
+            }
+            Rule::dataset_decl => {
+                let (name, source, properties, span) = self.named_call(pair);
+                Item::Dataset(DatasetDecl { name, source, properties, span })
+            }
+            Rule::metric_decl => Item::Metric(self.metric(pair)),
+            Rule::workflow_decl => Item::Workflow(self.workflow(pair)),
+            Rule::optimize_decl => {
+                let span = pair.as_span().into();
+                let mut inner = pair.into_inner();
+                let target = ident(inner.next().expect("optimize target"));
+                let properties = self.property_block(inner.next().expect("optimize block"));
+                Item::Optimize(OptimizeDecl { target, properties, span })
+            }
+            rule => unreachable!("not an item rule: {rule:?}"),
+        }
+    }
+
+    fn import(&mut self, pair: Pair<'text, Rule>) -> ImportDecl {
+        let span = pair.as_span().into();
+        let mut inner = pair.into_inner();
+        let path = self.string(inner.next().expect("import path"));
+        let names = inner.next().map(|names| names.into_inner().map(ident).collect()).unwrap_or_default();
+        ImportDecl { path, names, span }
+    }
+
+    fn named_call(&mut self, pair: Pair<'text, Rule>) -> (Ident, Call, Option<PropertyBlock>, Span) {
+        let span = pair.as_span().into();
+        let mut inner = pair.into_inner();
+        let name = ident(inner.next().expect("name"));
+        let source = self.call(inner.next().expect("call"));
+        let properties = inner.next().map(|block| self.property_block(block));
+        (name, source, properties, span)
+    }
+
+    fn metric(&mut self, pair: Pair<'text, Rule>) -> MetricDecl {
+        let span = pair.as_span().into();
+        let mut inner = pair.into_inner();
+        let name = ident(inner.next().expect("metric name"));
+        let params = self.params(inner.next().expect("metric params"));
+        let properties = self.property_block(inner.next().expect("metric block"));
+        MetricDecl { name, params, properties, span }
+    }
+
+    fn workflow(&mut self, pair: Pair<'text, Rule>) -> WorkflowDecl {
+        let span = pair.as_span().into();
+        let mut inner = pair.into_inner();
+        let name = ident(inner.next().expect("workflow name"));
+        let inputs = self.params(inner.next().expect("workflow inputs"));
+        let outputs = self.params(inner.next().expect("workflow outputs"));
+        let body = inner.next().expect("workflow body");
+        let body_span = body.as_span().into();
+        let mut members = Vec::new();
+        for member in body.into_inner() {
+            match member.as_rule() {
+                Rule::recover_line => self.recovered(member, RecoveryContext::WorkflowMember),
+                Rule::workflow_member => {
+                    let member = member.into_inner().next().expect("member");
+                    members.push(match member.as_rule() {
+                        Rule::node_decl => WorkflowMember::Node(self.node(member)),
+                        _ => WorkflowMember::Binding(self.binding(member)),
+                    });
+                }
+                rule => unreachable!("not a workflow member: {rule:?}"),
+            }
+        }
+        WorkflowDecl { name, inputs, outputs, members, body_span, span }
+    }
+
+    fn node(&mut self, pair: Pair<'text, Rule>) -> NodeDecl {
+        let span = pair.as_span().into();
+        let mut inner = pair.into_inner();
+        let name = ident(inner.next().expect("node name"));
+        let kind_pair = inner.next().expect("node kind");
+        let has_parentheses = kind_pair.as_str().contains('(');
+        let mut kind_inner = kind_pair.into_inner();
+        let kind = ident(kind_inner.next().expect("kind name"));
+        let kind_arguments = has_parentheses.then(|| kind_inner.map(ident).collect());
+        let properties = self.property_block(inner.next().expect("node block"));
+        NodeDecl { name, kind, kind_arguments, properties, span }
+    }
+
+    fn binding(&mut self, pair: Pair<'text, Rule>) -> Binding {
+        let span = pair.as_span().into();
+        let mut inner = pair.into_inner();
+        let output = ident(inner.next().expect("binding output"));
+        let target = path(inner.next().expect("binding target"));
+        Binding { output, target, span }
+    }
+
+    fn params(&mut self, pair: Pair<'text, Rule>) -> Vec<Param> {
+        pair.into_inner()
+            .map(|param| {
+                let span = param.as_span().into();
+                let mut inner = param.into_inner();
+                let name = ident(inner.next().expect("param name"));
+                let ty = self.type_expr(inner.next().expect("param type"));
+                let default = inner.next().map(|value| self.value(value));
+                Param { name, ty, default, span }
+            })
+            .collect()
+    }
+
+    fn property_block(&mut self, pair: Pair<'text, Rule>) -> PropertyBlock {
+        let span = pair.as_span().into();
+        let mut properties = Vec::new();
+        for property in pair.into_inner() {
+            match property.as_rule() {
+                Rule::recover_line => self.recovered(property, RecoveryContext::Property),
+                Rule::property => properties.push(self.property(property)),
+                rule => unreachable!("not a property: {rule:?}"),
+            }
+        }
+        PropertyBlock { properties, span }
+    }
+
+    fn property(&mut self, pair: Pair<'text, Rule>) -> Property {
+        let span: Span = pair.as_span().into();
+        let form = pair.into_inner().next().expect("property form");
+        let rule = form.as_rule();
+        let mut inner = form.into_inner();
+        let key_pair = inner.next().expect("property key");
+        let key = ident_like(key_pair);
+        let value = match rule {
+            Rule::output_property => PropertyValue::Type(self.type_expr(inner.next().expect("type"))),
+            Rule::typed_property => {
+                let ty = self.type_expr(inner.next().expect("type"));
+                let value = self.value(inner.next().expect("value"));
+                PropertyValue::Typed { ty, value }
+            }
+            Rule::block_property => PropertyValue::Block(self.property_block(inner.next().expect("block"))),
+            _ => PropertyValue::Value(self.value(inner.next().expect("value"))),
+        };
+        // A trailing comma belongs to the pair's text but not to the property.
+        let text = &self.text[span.range()];
+        let trimmed = text.trim_end_matches(|c: char| c == ',' || c.is_whitespace());
+        Property { key, value, span: Span::new(span.start, span.start + trimmed.len()) }
+    }
+
+    fn value(&mut self, pair: Pair<'text, Rule>) -> Value {
+        let span = pair.as_span().into();
+        let inner = pair.into_inner().next().expect("value form");
+        let kind = match inner.as_rule() {
+            Rule::string | Rule::multiline_string => ValueKind::String(self.string(inner)),
+            Rule::number => ValueKind::Number(self.number(inner)),
+            Rule::boolean => ValueKind::Bool(inner.as_str() == "true"),
+            Rule::list => ValueKind::List(inner.into_inner().map(|value| self.value(value)).collect()),
+            Rule::object => ValueKind::Object(self.property_block(inner.into_inner().next().expect("block"))),
+            Rule::call => ValueKind::Call(self.call(inner)),
+            Rule::field_path => ValueKind::FieldPath(inner.into_inner().map(ident).collect()),
+            Rule::path => ValueKind::Path(path(inner)),
+            rule => unreachable!("not a value: {rule:?}"),
+        };
+        Value { kind, span }
+    }
+
+    fn call(&mut self, pair: Pair<'text, Rule>) -> Call {
+        let span = pair.as_span().into();
+        let mut inner = pair.into_inner();
+        let callee = ident(inner.next().expect("callee"));
+        let arguments = inner
+            .map(|argument| {
+                let span = argument.as_span().into();
+                let parts: Vec<_> = argument.into_inner().collect();
+                let (name, value) = match parts.len() {
+                    2 => (Some(ident(parts[0].clone())), parts[1].clone()),
+                    _ => (None, parts[0].clone()),
+                };
+                Argument { name, value: self.value(value), span }
+            })
+            .collect();
+        Call { callee, arguments, span }
+    }
+
+    fn string(&mut self, pair: Pair<'text, Rule>) -> StringLiteral {
+        let span: Span = pair.as_span().into();
+        let multiline = pair.as_rule() == Rule::multiline_string;
+        let content = pair.into_inner().next().expect("string content");
+        let literal = StringLiteral {
+            raw: content.as_str().to_string(),
+            content_start: content.as_span().start(),
+            multiline,
+            span,
+        };
+        if !multiline {
+            for escape in decode_escapes(&literal.raw, literal.content_start).1 {
+                self.diagnostics.push(
+                    SyntaxDiagnostic::new(
+                        &codes::INVALID_ESCAPE,
+                        format!("unknown escape sequence `{}`", escape.sequence),
+                        escape.span,
+                        "not an escape flowc knows",
+                    )
+                    .with_help(r#"use one of \n \t \r \\ \" \0, or a """multi-line string""" where backslashes are plain text"#),
+                );
+            }
+        }
+        literal
+    }
+
+    fn number(&mut self, pair: Pair<'text, Rule>) -> NumberLiteral {
+        let literal = NumberLiteral { text: pair.as_str().to_string(), span: pair.as_span().into() };
+        let is_integer = !literal.text.contains(['.', 'e', 'E']);
+        let representable = if is_integer {
+            literal.text.parse::<i64>().is_ok()
+        } else {
+            literal.text.parse::<f64>().map(f64::is_finite).unwrap_or(false)
+        };
+        if !representable {
+            self.diagnostics.push(
+                SyntaxDiagnostic::new(
+                    &codes::INVALID_NUMBER,
+                    format!("the number `{}` is out of range", literal.text),
+                    literal.span,
+                    if is_integer { "does not fit in a 64-bit integer" } else { "not a finite number" },
+                )
+                .with_help("write a smaller number, or a string if it is data rather than a setting"),
+            );
+        }
+        literal
+    }
+
+    fn type_expr(&mut self, pair: Pair<'text, Rule>) -> TypeExpr {
+        let span = pair.as_span().into();
+        let inner = pair.into_inner().next().expect("type form");
+        let kind = match inner.as_rule() {
+            Rule::named_type => TypeExprKind::Named(ident(inner.into_inner().next().expect("type name"))),
+            Rule::list_type => TypeExprKind::List(Box::new(self.type_expr(inner.into_inner().next().expect("element")))),
+            Rule::json_type => TypeExprKind::Json(
+                inner
+                    .into_inner()
+                    .filter(|field| field.as_rule() == Rule::json_field)
+                    .map(|field| {
+                        let span = field.as_span().into();
+                        let mut parts = field.into_inner();
+                        let name = ident(parts.next().expect("field name"));
+                        let ty = self.type_expr(parts.next().expect("field type"));
+                        JsonField { name, ty, span }
+                    })
+                    .collect(),
+            ),
+            Rule::enum_type => TypeExprKind::Enum(
+                inner
+                    .into_inner()
+                    .filter(|variant| variant.as_rule() == Rule::string)
+                    .map(|variant| self.string(variant))
+                    .collect(),
+            ),
+            rule => unreachable!("not a type: {rule:?}"),
+        };
+        TypeExpr { kind, span }
+    }
+
+    /// Turn one recovered region into one diagnostic.
+    fn recovered(&mut self, pair: Pair<'text, Rule>, context: RecoveryContext) {
+        let region: Span = pair.as_span().into();
+        // A region of only blank text would be an empty complaint; the grammar never
+        // produces one, but the check keeps the promise "one region, one real error".
+        if self.text[region.range()].trim().is_empty() {
+            return;
+        }
+        self.diagnostics.push(explain_recovered_region(self.text, region, context));
+    }
+}
+
+fn ident(pair: Pair<'_, Rule>) -> Ident {
+    Ident { text: pair.as_str().to_string(), span: pair.as_span().into() }
+}
+
+/// Keys are idents, except `output`, which the grammar reads with a keyword rule.
+fn ident_like(pair: Pair<'_, Rule>) -> Ident {
+    ident(pair)
+}
+
+fn path(pair: Pair<'_, Rule>) -> PathExpr {
+    let span = pair.as_span().into();
+    PathExpr { segments: pair.into_inner().map(ident).collect(), span }
+}
+
+fn explain_recovered_region(text: &str, region: Span, context: RecoveryContext) -> SyntaxDiagnostic {
+    if let Some(diagnostic) = unterminated_string_in(text, region) {
+        return diagnostic;
+    }
+    let (probe_rule, what) = match context {
+        RecoveryContext::Item => (Rule::item_probe, "a declaration"),
+        RecoveryContext::WorkflowMember => (Rule::workflow_member_probe, "a node or an output binding"),
+        RecoveryContext::Property => (Rule::property_probe, "a property"),
+    };
+    let help = match context {
+        RecoveryContext::Item => {
+            "a file holds `import`, `model`, `dataset`, `metric`, `workflow` and `optimize` declarations; see `docs/language.md`"
+        }
+        RecoveryContext::WorkflowMember => {
+            "a workflow body holds nodes (`node name = llm(model) { ... }`) and output bindings (`answer = node.field`)"
+        }
+        RecoveryContext::Property => "properties are written `key = value`, `key: type = value` or `key { ... }`",
+    };
+    let probe_text = &text[region.start..];
+    let (offset, expected) = match FlowGrammar::parse(probe_rule, probe_text) {
+        Err(error) => (region.start + error_offset(&error), expected_from(&error)),
+        // The probe parsed: the region failed only because of what follows it.
+        Ok(_) => (region.end, Vec::new()),
+    };
+    let offset = clamp_to_char_boundary(text, offset.min(region.end.max(region.start)));
+    let found = token_at(text, offset);
+    let found_text = if found.is_empty() {
+        "end of line".to_string()
+    } else {
+        format!("`{}`", &text[found.range()])
+    };
+    let message = if expected.is_empty() {
+        format!("could not read {what} here")
+    } else {
+        format!("expected {}, found {found_text}", join_alternatives(&expected))
+    };
+    let label = if expected.is_empty() { "unexpected here".to_string() } else { format!("expected {}", join_alternatives(&expected)) };
+    SyntaxDiagnostic::new(&codes::SYNTAX_ERROR, message, found, label)
+        .with_secondary(region, format!("this {what} was skipped"))
+        .with_help(help)
+}
+
+/// A `"` opened in the region and not closed on its line (or `"""` never closed).
+fn unterminated_string_in(text: &str, region: Span) -> Option<SyntaxDiagnostic> {
+    let region_text = &text[region.range()];
+    let bytes = region_text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        if region_text[index..].starts_with("//") {
+            index += region_text[index..].find('\n').unwrap_or(bytes.len() - index);
+            continue;
+        }
+        if region_text[index..].starts_with("\"\"\"") {
+            match text[region.start + index + 3..].find("\"\"\"") {
+                Some(end) => index += 3 + end + 3,
+                None => {
+                    let start = region.start + index;
+                    return Some(unterminated(start, start + 3, true));
+                }
+            }
+            continue;
+        }
+        if bytes[index] == b'"' {
+            let mut cursor = index + 1;
+            loop {
+                match bytes.get(cursor) {
+                    None | Some(b'\n') => {
+                        let start = region.start + index;
+                        let end = region.start + cursor;
+                        return Some(unterminated(start, end, false));
+                    }
+                    Some(b'"') => break,
+                    Some(b'\\') => cursor += 2,
+                    Some(_) => cursor += 1,
+                }
+            }
+            index = cursor + 1;
+            continue;
+        }
+        index += 1;
+    }
+    None
+}
+
+fn unterminated(start: usize, end: usize, multiline: bool) -> SyntaxDiagnostic {
+    let (label, help) = if multiline {
+        ("this `\"\"\"` string is never closed", "close it with `\"\"\"`")
+    } else {
+        (
+            "this string is not closed before the end of the line",
+            "close it with `\"`; for text over several lines use a `\"\"\"` string",
+        )
+    };
+    SyntaxDiagnostic::new(&codes::UNTERMINATED_STRING, "unterminated string", Span::new(start, end), label)
+        .with_help(help)
+}
+
+/// The token-ish run of text at `offset`: a word, a string start, or one character.
+fn token_at(text: &str, offset: usize) -> Span {
+    let rest = &text[offset..];
+    let Some(first) = rest.chars().next() else {
+        return Span::empty_at(offset);
+    };
+    if first == '\n' || first == '\r' {
+        return Span::empty_at(offset);
+    }
+    let length = if first.is_alphanumeric() || first == '_' {
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len())
+    } else {
+        first.len_utf8()
+    };
+    Span::new(offset, offset + length)
+}
+
+fn expected_from(error: &pest::error::Error<Rule>) -> Vec<String> {
+    let mut expected: Vec<String> = Vec::new();
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for rule in positives {
+            if let Some(name) = describe_rule(*rule) {
+                if !expected.iter().any(|known| known == name) {
+                    expected.push(name.to_string());
+                }
+            }
+        }
+    }
+    expected
+}
+
+fn describe_rule(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::import_decl => "`import`",
+        Rule::model_decl => "`model`",
+        Rule::dataset_decl => "`dataset`",
+        Rule::metric_decl => "`metric`",
+        Rule::workflow_decl => "`workflow`",
+        Rule::optimize_decl => "`optimize`",
+        Rule::import_names => "`{` with imported names",
+        Rule::ident | Rule::path => "a name",
+        Rule::output_keyword => "`output`",
+        Rule::string | Rule::multiline_string => "a string",
+        Rule::number => "a number",
+        Rule::boolean => "`true` or `false`",
+        Rule::value | Rule::list | Rule::object | Rule::call | Rule::field_path => "a value",
+        Rule::type_expr | Rule::named_type | Rule::list_type | Rule::json_type | Rule::enum_type => "a type",
+        Rule::json_keyword | Rule::enum_keyword => "a type",
+        Rule::json_field => "a field (`name: type`)",
+        Rule::param => "a parameter (`name: type`)",
+        Rule::param_list => "`(`",
+        Rule::property_block | Rule::workflow_body => "`{`",
+        Rule::property | Rule::plain_property | Rule::typed_property | Rule::block_property | Rule::output_property => {
+            "a property"
+        }
+        Rule::node_decl => "`node`",
+        Rule::binding => "an output binding",
+        Rule::node_kind => "a node kind such as `llm(model)`",
+        Rule::argument => "an argument",
+        Rule::EOI => "end of file",
+        _ => return None,
+    })
+}
+
+fn join_alternatives(alternatives: &[String]) -> String {
+    match alternatives {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {}", rest.join(", "), last),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_independent_mistakes_give_three_diagnostics() {
+        let text = r#"
+model m = gguf("a.gguf") { temperature = = 0 }
+
+workflow w(q: text) -> (a: text) {
+  node x = llm(m) {
+    prompt = "{q}"
+    output = text
+    bogus bogus
+  }
+  a = x
+  ??? what
+}
+
+dataset d jsonl("x")
+"#;
+        let parsed = parse_source(text);
+        let codes: Vec<_> = parsed.diagnostics.iter().map(|d| d.code.id).collect();
+        assert_eq!(codes.len(), 4, "{:#?}", parsed.diagnostics);
+        assert_eq!(parsed.items.len(), 2, "model and workflow survive: {:#?}", parsed.items);
+    }
+
+    #[test]
+    fn unterminated_string_is_its_own_code() {
+        let parsed = parse_source("model m = gguf(\"a.gguf\") {\n  api_key = \"abc\n}\n");
+        assert_eq!(parsed.diagnostics[0].code.id, "E0002", "{:#?}", parsed.diagnostics);
+    }
+}
