@@ -168,8 +168,11 @@ impl WorkflowChecker<'_, '_> {
                 }
             }
         }
-        if let Some(kind) = kind {
-            self.check_node_properties(position, node, kind);
+        match kind {
+            Some(kind) => self.check_node_properties(position, node, kind),
+            // The kind is unknown (reported above); still follow its references, so
+            // that what it reads is not reported as unused.
+            None => self.collect_references_loosely(position, node),
         }
         GraphNode { name: node.name.text.clone(), kind, model, output: self.node_outputs[position].0.clone() }
     }
@@ -256,6 +259,26 @@ impl WorkflowChecker<'_, '_> {
         }
         if let Some(source) = present.get("source") {
             self.check_code_source(source, &code_inputs);
+        }
+    }
+
+    fn collect_references_loosely(&mut self, position: usize, node: &NodeHir) {
+        for property in &node.properties.entries {
+            match &property.value {
+                PropertyValueHir::Value(ValueHir { kind: ValueKindHir::String(template), .. }) => {
+                    for path in template.references() {
+                        self.add_reference(path, Some(position), None);
+                    }
+                }
+                PropertyValueHir::Block(block) => {
+                    for entry in &block.entries {
+                        if let Some(ValueHir { kind: ValueKindHir::Path(path), .. }) = entry.value.as_value() {
+                            self.add_reference(path, Some(position), None);
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -362,6 +385,11 @@ impl WorkflowChecker<'_, '_> {
     /// Resolve a reference, check the type it delivers, and record the edge.
     fn add_reference(&mut self, path: &PathHir, to: Option<usize>, expected: Option<(Type, AnchorId)>) -> Option<(Endpoint, Type)> {
         let (from, ty) = self.resolve_reference(path)?;
+        // An unknown field was reported; the edge to the node is still real.
+        let Some(ty) = ty else {
+            self.references.push(Reference { from: from.clone(), to, path: path.dotted(), anchor: path.anchor });
+            return Some((from, Type::Error));
+        };
         if let Some((expected, expected_anchor)) = expected {
             if !ty.is_assignable_to(&expected) {
                 let diagnostic = SemanticDiagnostic::new(
@@ -379,7 +407,8 @@ impl WorkflowChecker<'_, '_> {
         Some((from, ty))
     }
 
-    fn resolve_reference(&mut self, path: &PathHir) -> Option<(Endpoint, Type)> {
+    /// `None` when the first name is unknown; `Some((endpoint, None))` when a field is.
+    fn resolve_reference(&mut self, path: &PathHir) -> Option<(Endpoint, Option<Type>)> {
         let first = path.segments.first()?;
         let (endpoint, mut ty, type_anchor) = if let Some((_, ty)) = self.inputs.iter().find(|(input, _)| input.text == first.text) {
             (Endpoint::Input(first.text.clone()), ty.clone(), None)
@@ -409,7 +438,7 @@ impl WorkflowChecker<'_, '_> {
         for (index, segment) in path.segments.iter().enumerate().skip(1) {
             let owner = path.segments[..index].iter().map(|segment| segment.text.as_str()).collect::<Vec<_>>().join(".");
             match &ty {
-                Type::Error => return Some((endpoint, Type::Error)),
+                Type::Error => return Some((endpoint, Some(Type::Error))),
                 Type::Json(fields) => match ty.field(&segment.text) {
                     Some(field) => ty = field.clone(),
                     None => {
@@ -426,7 +455,7 @@ impl WorkflowChecker<'_, '_> {
                             diagnostic = diagnostic.with_secondary(self.checker.at(anchor), format!("`{}` outputs this type", first.text));
                         }
                         self.checker.report(diagnostic);
-                        return None;
+                        return Some((endpoint, None));
                     }
                 },
                 other => {
@@ -441,11 +470,11 @@ impl WorkflowChecker<'_, '_> {
                         diagnostic = diagnostic.with_secondary(self.checker.at(anchor), format!("`{}` outputs this type", first.text));
                     }
                     self.checker.report(diagnostic);
-                    return None;
+                    return Some((endpoint, None));
                 }
             }
         }
-        Some((endpoint, ty))
+        Some((endpoint, Some(ty)))
     }
 
     fn check_bindings(&mut self) -> Vec<(String, Endpoint, String)> {
@@ -464,6 +493,10 @@ impl WorkflowChecker<'_, '_> {
                     "not a declared output",
                     help,
                 );
+                // What it reads is still used: do not also report it as unused.
+                if let Some((from, _)) = self.add_reference(&binding.target, None, None) {
+                    bindings.push((binding.output.text.clone(), from, binding.target.dotted()));
+                }
                 continue;
             };
             if let Some((_, first)) = bound.iter().find(|(name, _)| *name == binding.output.text) {
@@ -471,6 +504,9 @@ impl WorkflowChecker<'_, '_> {
                     .with_secondary(self.checker.at(*first), "first bound here")
                     .with_help("an output has exactly one source; remove one binding");
                 self.checker.report(diagnostic);
+                if let Some((from, _)) = self.add_reference(&binding.target, None, None) {
+                    bindings.push((binding.output.text.clone(), from, binding.target.dotted()));
+                }
                 continue;
             }
             bound.push((binding.output.text.clone(), binding.output.anchor));

@@ -73,7 +73,7 @@ impl Printer<'_> {
                     self.output.push('\n');
                 }
             }
-            self.leading_comments(item.span().start, 0, previous.is_some());
+            self.leading_comments(item.span().start, 0, true);
             self.item(item);
             self.trailing_comment(item.span().end);
             self.output.push('\n');

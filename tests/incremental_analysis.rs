@@ -1,0 +1,136 @@
+//! Incrementality of the salsa database, proved by counting query executions:
+//! edits that do not change what a declaration means re-run nothing downstream of
+//! the span-free HIR; editing one workflow re-analyses that workflow alone.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use flowc::semantic::{file_diagnostics, FlowDatabase};
+
+#[derive(Clone, Default)]
+struct ExecutionLog(Arc<Mutex<Vec<String>>>);
+
+impl ExecutionLog {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    fn count(executions: &[String], query: &str) -> usize {
+        executions.iter().filter(|execution| execution.starts_with(&format!("{query}("))).count()
+    }
+}
+
+fn database() -> (FlowDatabase, ExecutionLog) {
+    let log = ExecutionLog::default();
+    let sink = log.clone();
+    let database = FlowDatabase::with_execution_observer(Arc::new(move |query: &str| sink.0.lock().unwrap().push(query.to_string())));
+    (database, log)
+}
+
+const TWO_WORKFLOWS: &str = r#"// Two independent workflows in one file.
+model student = gguf("student.gguf") {
+  temperature = 0
+}
+
+workflow first(question: text) -> (answer: text) {
+  node reply = llm(student) {
+    prompt = "Answer: {question}"
+    output = text
+  }
+  answer = reply
+}
+
+workflow second(question: text) -> (answer: text) {
+  node reply = llm(student) {
+    prompt = "Answer briefly: {question}"
+    output = text
+  }
+  answer = reply
+}
+"#;
+
+fn codes(database: &FlowDatabase, file: flowc::semantic::SourceFile) -> Vec<String> {
+    file_diagnostics(database, file).iter().map(|diagnostic| diagnostic.code.id.to_string()).collect()
+}
+
+#[test]
+fn first_check_analyses_every_item_once() {
+    let (mut database, log) = database();
+    let file = database.set_file_text(Path::new("memory/two.flow"), TWO_WORKFLOWS.to_string());
+    assert!(codes(&database, file).is_empty());
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 3, "{executions:#?}");
+    assert_eq!(ExecutionLog::count(&executions, "parse_file"), 1);
+}
+
+#[test]
+fn editing_a_comment_or_whitespace_reanalyses_nothing() {
+    let (mut database, log) = database();
+    let file = database.set_file_text(Path::new("memory/two.flow"), TWO_WORKFLOWS.to_string());
+    codes(&database, file);
+    log.take();
+
+    let edited = TWO_WORKFLOWS.replace("// Two independent workflows in one file.", "// A longer comment\n// over two lines, which moves every span.");
+    database.set_file_text(Path::new("memory/two.flow"), edited.clone());
+    assert!(codes(&database, file).is_empty());
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "parse_file"), 1, "the text changed, so it is parsed again");
+    assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 0, "{executions:#?}");
+    assert_eq!(ExecutionLog::count(&executions, "file_scope"), 0, "{executions:#?}");
+
+    let reindented = edited.replace("  node reply", "      node reply").replace("answer = reply", "answer   =   reply");
+    database.set_file_text(Path::new("memory/two.flow"), reindented);
+    assert!(codes(&database, file).is_empty());
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 0, "{executions:#?}");
+}
+
+#[test]
+fn editing_one_workflow_reanalyses_only_that_workflow() {
+    let (mut database, log) = database();
+    let file = database.set_file_text(Path::new("memory/two.flow"), TWO_WORKFLOWS.to_string());
+    codes(&database, file);
+    log.take();
+
+    // A new, unused node in `second`: a warning only `second`'s analysis can produce.
+    let edited = TWO_WORKFLOWS.replace(
+        "    prompt = \"Answer briefly: {question}\"",
+        "    prompt = \"Answer very briefly: {question}\"",
+    );
+    database.set_file_text(Path::new("memory/two.flow"), edited.clone());
+    assert!(codes(&database, file).is_empty());
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 1, "only `second` is re-analysed: {executions:#?}");
+
+    let with_unused = edited.replace(
+        "  answer = reply\n}\n\nworkflow second",
+        "  node spare = llm(student) {\n    prompt = \"{question}\"\n    output = text\n  }\n  answer = reply\n}\n\nworkflow second",
+    );
+    database.set_file_text(Path::new("memory/two.flow"), with_unused);
+    assert_eq!(codes(&database, file), vec!["W0301"]);
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 1, "only `first` is re-analysed: {executions:#?}");
+}
+
+#[test]
+fn editing_an_imported_file_without_changing_its_meaning_reanalyses_nothing_in_the_importer() {
+    let (mut database, log) = database();
+    let shared = "// Models shared by the project.\nmodel student = gguf(\"student.gguf\") {\n  temperature = 0\n}\n";
+    let main = "import \"./shared.flow\" { student }\n\nworkflow solve(question: text) -> (answer: text) {\n  node reply = llm(student) {\n    prompt = \"{question}\"\n    output = text\n  }\n  answer = reply\n}\n";
+    let shared_file = database.set_file_text(Path::new("memory/project/shared.flow"), shared.to_string());
+    let main_file = database.set_file_text(Path::new("memory/project/main.flow"), main.to_string());
+    assert!(codes(&database, main_file).is_empty());
+    assert!(codes(&database, shared_file).is_empty());
+    log.take();
+
+    database.set_file_text(Path::new("memory/project/shared.flow"), format!("// One more comment.\n{shared}"));
+    assert!(codes(&database, main_file).is_empty());
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 0, "{executions:#?}");
+    assert_eq!(ExecutionLog::count(&executions, "file_scope"), 0, "{executions:#?}");
+
+    // Renaming the model is a real change: the importer now reports the broken import.
+    database.set_file_text(Path::new("memory/project/shared.flow"), shared.replace("model student", "model pupil"));
+    let main_codes = codes(&database, main_file);
+    assert!(main_codes.contains(&"E0202".to_string()), "{main_codes:?}");
+}
