@@ -7,6 +7,9 @@
 
 pub mod cli;
 pub mod diagnostics;
+pub mod models;
+pub mod sandbox;
+pub mod plan;
 pub mod semantic;
 pub mod syntax;
 pub mod stdlib;

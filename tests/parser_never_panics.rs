@@ -4,10 +4,15 @@
 //! the ways an editor breaks a file while someone types:
 //!
 //! * every prefix (cut at each char boundary for files under 4 KB, at a few hundred
-//!   evenly spaced points for larger ones);
+//!   evenly spaced points for larger ones; past 10,000 prefixes in all, every file is
+//!   cut at evenly spaced points);
 //! * a few thousand mutations from a seeded PRNG: delete a character, insert a token
-//!   (`{ } ( ) [ ] " """ = , . : -> // \n node llm`), duplicate a line, swap two lines,
-//!   one to three at a time.
+//!   (`{ } ( ) [ ] " """ = , . : -> // \n node llm é →`), duplicate a line, swap two
+//!   lines, one to three at a time;
+//! * a few hand-written edge cases (empty text, lone quotes, multi-byte characters,
+//!   nesting at and past the parser's limit).
+//!
+//! The budgets keep the test to about 15 s in a debug build with a handful of seeds.
 //!
 //! For each input, `parse_source` must return without panicking, and every span it
 //! hands out (diagnostic labels, comments) must lie inside the text on char

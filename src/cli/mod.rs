@@ -60,6 +60,10 @@ pub enum Command {
         #[arg(long, conflicts_with = "code")]
         list: bool,
     },
+    /// Internal: a sandbox worker process, started by flowc itself to run code (see
+    /// `crate::sandbox`). Speaks JSON lines on stdin/stdout.
+    #[command(name = "__sandbox-worker", hide = true)]
+    SandboxWorker,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Fmt { paths, check } => fmt::run(&paths, check),
         Command::Graph { path, workflow, format } => graph::run(&path, workflow.as_deref(), format),
         Command::Explain { code, list } => explain::run(code.as_deref(), list),
+        Command::SandboxWorker => return crate::sandbox::worker_main(),
     };
     outcome.into()
 }

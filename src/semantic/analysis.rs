@@ -112,6 +112,7 @@ impl<'db> Checker<'db> {
                 self.report(diagnostic);
                 None
             }
+            None if self.scope.failed_imports.contains(&name.text) => None,
             None => {
                 let code = match kind {
                     ItemKind::Model => &codes::UNKNOWN_MODEL,

@@ -2,7 +2,7 @@
 
 use super::analysis::Checker;
 use super::hir::*;
-use super::suggest::did_you_mean;
+use super::suggest::closest;
 use crate::diagnostics::codes;
 
 pub const BACKENDS: [&str; 3] = ["gguf", "openai", "anthropic"];
@@ -14,14 +14,12 @@ const HTTP_SETTINGS: [&str; 4] = ["base_url", "api_key", "timeout_seconds", "max
 pub fn check_model(checker: &mut Checker, model: &SourcedItemHir) {
     let backend = model.source.callee.text.as_str();
     if !BACKENDS.contains(&backend) {
-        let help = did_you_mean(backend, BACKENDS, "backends").unwrap_or_default();
-        checker.error(
-            &codes::UNKNOWN_BACKEND,
-            format!("unknown model backend `{backend}`"),
-            model.source.callee.anchor,
-            "not a backend",
-            format!("{help} (backends: `gguf(\"file.gguf\")` in process, `openai(\"model\")` for any OpenAI-compatible server, `anthropic(\"model\")`)").trim_start().to_string(),
-        );
+        let backends = "the backends are `gguf(\"file.gguf\")` in process, `openai(\"model\")` for any OpenAI-compatible server and `anthropic(\"model\")`";
+        let help = match closest(backend, BACKENDS) {
+            Some(best) => format!("did you mean `{best}`? {backends}"),
+            None => backends.to_string(),
+        };
+        checker.error(&codes::UNKNOWN_BACKEND, format!("unknown model backend `{backend}`"), model.source.callee.anchor, "not a backend", help);
         return;
     }
     let what = if backend == "gguf" { "the model file" } else { "the model name" };

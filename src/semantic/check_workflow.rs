@@ -36,6 +36,8 @@ struct WorkflowChecker<'c, 'db> {
     node_positions: HashMap<String, usize>,
     node_outputs: Vec<(Type, Option<AnchorId>)>,
     references: Vec<Reference>,
+    /// A reference named nothing: which nodes and inputs are used is then unknown.
+    unresolved_references: bool,
 }
 
 pub fn check_workflow(checker: &mut Checker, workflow: &WorkflowHir) -> WorkflowGraph {
@@ -47,6 +49,7 @@ pub fn check_workflow(checker: &mut Checker, workflow: &WorkflowHir) -> Workflow
         node_positions: HashMap::new(),
         node_outputs: Vec::new(),
         references: Vec::new(),
+        unresolved_references: false,
     };
     this.check_signature();
     this.declare_nodes();
@@ -213,7 +216,7 @@ impl WorkflowChecker<'_, '_> {
             NodeKind::Consensus => known.extend(LLM_PROPERTIES.iter().chain(&CONSENSUS_PROPERTIES).chain(&DECODING_PARAMETERS)),
             NodeKind::Code => known.extend(CODE_PROPERTIES),
         }
-        let owner = format!("a `{}` node", kind.name());
+        let owner = format!("{} `{}` node", if kind == NodeKind::Llm { "an" } else { "a" }, kind.name());
         let present = self.checker.check_keys(&node.properties, &known, &owner);
         let owner_anchor = node.name.anchor;
         self.checker.require(&present, "output", &owner, owner_anchor, "output = text");
@@ -426,6 +429,7 @@ impl WorkflowChecker<'_, '_> {
                 Some(item) => format!("`{}` is {}; references name an input or a node of this workflow", first.text, item.kind.describe()),
                 None => "a reference names an input of the workflow or one of its nodes".into(),
             });
+            self.unresolved_references = true;
             self.checker.error(
                 &codes::UNKNOWN_NAME,
                 format!("`{}` is not an input or node of `{}`", first.text, self.workflow.name.text),
@@ -568,6 +572,10 @@ impl WorkflowChecker<'_, '_> {
             self.checker.report(diagnostic);
         }
 
+        if self.unresolved_references {
+            // Unused-node and unused-input warnings would only echo the unknown name.
+            return graph.topological_order();
+        }
         let sinks: Vec<usize> = bindings.iter().filter_map(|(_, from, _)| match from {
             Endpoint::Node(name) => self.node_positions.get(name).copied(),
             Endpoint::Input(_) => None,

@@ -21,6 +21,9 @@ pub struct ItemRef {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileScope {
     pub entries: BTreeMap<String, ItemRef>,
+    /// Names listed in imports that failed (already reported): uses of them are not
+    /// reported again as unknown.
+    pub failed_imports: std::collections::BTreeSet<String>,
     pub diagnostics: Vec<SemanticDiagnostic>,
 }
 
@@ -50,6 +53,7 @@ pub fn build_scope(db: &dyn Db, file: SourceFile) -> FileScope {
         let ItemHir::Import(import) = &*hir else { continue };
         let at = |anchor| AnchorRef { file, item: key.clone(), anchor };
         let Some(target) = resolve_import_path(db, file, &import.path, at(import.path_anchor), &mut scope.diagnostics) else {
+            scope.failed_imports.extend(import.names.iter().map(|name| name.text.clone()));
             continue;
         };
         if import.names.is_empty() {
@@ -77,13 +81,14 @@ pub fn build_scope(db: &dyn Db, file: SourceFile) -> FileScope {
                         .or_insert(ItemRef { file: target, key: (*exported_name).clone(), kind: *kind });
                 }
                 None => {
+                    scope.failed_imports.insert(name.text.clone());
                     let mut diagnostic = SemanticDiagnostic::new(
                         &codes::IMPORTED_NAME_NOT_FOUND,
                         format!("\"{}\" declares no `{}`", import.path, name.text),
                         at(name.anchor),
                         "not declared in that module",
                     );
-                    if let Some(help) = did_you_mean(&name.text, exported.iter().map(|(name, _)| name.as_str()), "declarations") {
+                    if let Some(help) = did_you_mean(&name.text, exported.iter().map(|(name, _)| name.as_str()), &format!("declarations of \"{}\"", import.path)) {
                         diagnostic = diagnostic.with_help(help);
                     }
                     scope.diagnostics.push(diagnostic);

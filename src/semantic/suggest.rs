@@ -19,30 +19,35 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
     }
     let all: Vec<&str> = candidates.into_iter().collect();
     match all.len() {
-        0 => None,
-        1..=6 => Some(format!(
-            "the {what} here {} {}",
-            if all.len() == 1 { "is" } else { "are" },
-            all.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
-        )),
+        1..=6 => Some(format!("known {what}: {}", all.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", "))),
         _ => None,
     }
 }
 
-/// Levenshtein distance over characters.
+/// Edit distance counting insertions, deletions, substitutions and swaps of two
+/// neighbouring characters (optimal string alignment): `trian` is one edit from
+/// `train`, as a typist would count it.
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b_chars: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b_chars.len()).collect();
-    let mut current = vec![0; b_chars.len() + 1];
-    for (i, a_char) in a.chars().enumerate() {
-        current[0] = i + 1;
-        for (j, b_char) in b_chars.iter().enumerate() {
-            let substitution = previous[j] + usize::from(a_char != *b_char);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut table = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in table.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b_chars.len()]
+    for j in 0..=b.len() {
+        table[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let substitution = table[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let mut best = substitution.min(table[i - 1][j] + 1).min(table[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(table[i - 2][j - 2] + 1);
+            }
+            table[i][j] = best;
+        }
+    }
+    table[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -55,5 +60,7 @@ mod tests {
         assert_eq!(closest("zzz", ["extract", "compute"]), None);
         assert_eq!(closest("string", ["text", "number", "int", "bool"]), None);
         assert_eq!(closest("nubmer", ["text", "number", "int", "bool"]), Some("number"));
+        assert_eq!(closest("trian", ["train", "validation"]), Some("train"));
+        assert_eq!(closest("ggfu", ["gguf", "openai", "anthropic"]), Some("gguf"));
     }
 }

@@ -54,7 +54,14 @@ pub fn parse_source(text: &str) -> ParsedFile {
         return ParsedFile { items: Vec::new(), comments, diagnostics: vec![diagnostic] };
     }
 
-    let items = match FlowGrammar::parse(Rule::file, text) {
+    // An unclosed `"""` makes the rest of the file one string: report that once and
+    // parse what comes before it, instead of a cascade of errors about its contents.
+    let unclosed = unclosed_triple_quote(text);
+    let parsed_text = match unclosed {
+        Some(start) => &text[..start],
+        None => text,
+    };
+    let items = match FlowGrammar::parse(Rule::file, parsed_text) {
         Ok(mut pairs) => {
             let file = pairs.next().expect("the file rule yields one pair");
             builder.file(file)
@@ -75,6 +82,11 @@ pub fn parse_source(text: &str) -> ParsedFile {
         }
     };
     let mut diagnostics = builder.diagnostics;
+    if let Some(start) = unclosed {
+        // What the parser said about the cut-off end is a consequence, not news.
+        diagnostics.retain(|diagnostic| diagnostic.primary.location.start < start);
+        diagnostics.push(unterminated(start, start + 3, true));
+    }
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.location.start);
     ParsedFile { items, comments, diagnostics }
 }
@@ -218,10 +230,12 @@ impl<'text> TreeBuilder<'text> {
     }
 
     fn binding(&mut self, pair: Pair<'text, Rule>) -> Binding {
-        let span = pair.as_span().into();
+        let span: Span = pair.as_span().into();
         let mut inner = pair.into_inner();
         let output = ident(inner.next().expect("binding output"));
         let target = path(inner.next().expect("binding target"));
+        // The lookahead after the path may have skipped trivia; it is not the binding's.
+        let span = Span::new(span.start, target.span.end);
         Binding { output, target, span }
     }
 
@@ -268,10 +282,14 @@ impl<'text> TreeBuilder<'text> {
             Rule::block_property => PropertyValue::Block(self.property_block(inner.next().expect("block"))),
             _ => PropertyValue::Value(self.value(inner.next().expect("value"))),
         };
-        // A trailing comma belongs to the pair's text but not to the property.
-        let text = &self.text[span.range()];
-        let trimmed = text.trim_end_matches(|c: char| c == ',' || c.is_whitespace());
-        Property { key, value, span: Span::new(span.start, span.start + trimmed.len()) }
+        // The pair's text may run on over a trailing comma and comments; the property
+        // ends where its value (or type, or block) ends.
+        let end = match &value {
+            PropertyValue::Type(ty) => ty.span.end,
+            PropertyValue::Typed { value, .. } | PropertyValue::Value(value) => value.span.end,
+            PropertyValue::Block(block) => block.span.end,
+        };
+        Property { key, value, span: Span::new(span.start, end) }
     }
 
     fn value(&mut self, pair: Pair<'text, Rule>) -> Value {
@@ -418,6 +436,13 @@ fn explain_recovered_region(text: &str, region: Span, context: RecoveryContext) 
     if let Some(diagnostic) = unterminated_string_in(text, region) {
         return diagnostic;
     }
+    if let RecoveryContext::Item = context {
+        if let Some(open) = unclosed_brace_in(text, region) {
+            return SyntaxDiagnostic::new(&codes::SYNTAX_ERROR, "a `{` is never closed", Span::new(open, open + 1), "this block is not closed before the next declaration")
+                .with_secondary(region, "skipped from here")
+                .with_help("close the block with `}`; a new declaration starts at the beginning of a line");
+        }
+    }
     let (probe_rule, what) = match context {
         RecoveryContext::Item => (Rule::item_probe, "a declaration"),
         RecoveryContext::WorkflowMember => (Rule::workflow_member_probe, "a node or an output binding"),
@@ -433,8 +458,22 @@ fn explain_recovered_region(text: &str, region: Span, context: RecoveryContext) 
         RecoveryContext::Property => "properties are written `key = value`, `key: type = value` or `key { ... }`",
     };
     let probe_text = &text[region.start..];
-    let (offset, expected) = match FlowGrammar::parse(probe_rule, probe_text) {
-        Err(error) => (region.start + error_offset(&error), expected_from(&error)),
+    // Detail tracking costs time, so it is on only for these probes.
+    pest::set_error_detail(true);
+    let probe = FlowGrammar::parse(probe_rule, probe_text);
+    pest::set_error_detail(false);
+    let (offset, expected) = match probe {
+        Err(error) => {
+            // With attempt tracking on, pest knows a farther position than the rule
+            // positions it reports: where a plain token like `=` was missing.
+            let farthest = error.parse_attempts().map(|attempts| attempts.max_position).unwrap_or(0);
+            if farthest > error_offset(&error) {
+                let tokens = expected_from(&error).into_iter().filter(|expected| expected.starts_with('`')).collect::<Vec<_>>();
+                (region.start + farthest, tokens)
+            } else {
+                (region.start + error_offset(&error), expected_from(&error))
+            }
+        }
         // The probe parsed: the region failed only because of what follows it.
         Ok(_) => (region.end, Vec::new()),
     };
@@ -452,27 +491,25 @@ fn explain_recovered_region(text: &str, region: Span, context: RecoveryContext) 
     };
     let label = if expected.is_empty() { "unexpected here".to_string() } else { format!("expected {}", join_alternatives(&expected)) };
     SyntaxDiagnostic::new(&codes::SYNTAX_ERROR, message, found, label)
-        .with_secondary(region, format!("this {what} was skipped"))
+        .with_secondary(region, "skipped from here")
         .with_help(help)
 }
 
-/// A `"` opened in the region and not closed on its line (or `"""` never closed).
+/// A `"` opened in the region and not closed on its line. Scans bytes (all the
+/// delimiters are ASCII), so any UTF-8 text is safe.
 fn unterminated_string_in(text: &str, region: Span) -> Option<SyntaxDiagnostic> {
-    let region_text = &text[region.range()];
-    let bytes = region_text.as_bytes();
+    let bytes = &text.as_bytes()[region.range()];
     let mut index = 0;
     while index < bytes.len() {
-        if region_text[index..].starts_with("//") {
-            index += region_text[index..].find('\n').unwrap_or(bytes.len() - index);
+        if bytes[index..].starts_with(b"//") {
+            index += bytes[index..].iter().position(|byte| *byte == b'\n').unwrap_or(bytes.len() - index);
             continue;
         }
-        if region_text[index..].starts_with("\"\"\"") {
-            match text[region.start + index + 3..].find("\"\"\"") {
+        if bytes[index..].starts_with(b"\"\"\"") {
+            // Unclosed triple quotes are found before parsing (see `unclosed_triple_quote`).
+            match find_bytes(&text.as_bytes()[region.start + index + 3..], b"\"\"\"") {
                 Some(end) => index += 3 + end + 3,
-                None => {
-                    let start = region.start + index;
-                    return Some(unterminated(start, start + 3, true));
-                }
+                None => return None,
             }
             continue;
         }
@@ -482,7 +519,7 @@ fn unterminated_string_in(text: &str, region: Span) -> Option<SyntaxDiagnostic> 
                 match bytes.get(cursor) {
                     None | Some(b'\n') => {
                         let start = region.start + index;
-                        let end = region.start + cursor;
+                        let end = clamp_to_char_boundary(text, region.start + cursor);
                         return Some(unterminated(start, end, false));
                     }
                     Some(b'"') => break,
@@ -498,9 +535,70 @@ fn unterminated_string_in(text: &str, region: Span) -> Option<SyntaxDiagnostic> 
     None
 }
 
+/// The last `{` of the region that no `}` in it closes (strings and comments skipped).
+fn unclosed_brace_in(text: &str, region: Span) -> Option<usize> {
+    let bytes = &text.as_bytes()[region.range()];
+    let mut open: Vec<usize> = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'/' if bytes.get(index + 1) == Some(&b'/') => {
+                index += bytes[index..].iter().position(|byte| *byte == b'\n').unwrap_or(bytes.len() - index);
+                continue;
+            }
+            b'"' if bytes[index..].starts_with(b"\"\"\"") => {
+                index += 3 + find_bytes(&bytes[index + 3..], b"\"\"\"").map(|end| end + 3).unwrap_or(bytes.len());
+                continue;
+            }
+            b'"' => {
+                index += 1;
+                while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
+                    index += if bytes[index] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' => open.push(region.start + index),
+            b'}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    open.last().copied()
+}
+
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+/// The offset of a `"""` that is never closed, outside comments and one-line strings.
+fn unclosed_triple_quote(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index..].starts_with(b"//") {
+            index += bytes[index..].iter().position(|byte| *byte == b'\n').unwrap_or(bytes.len() - index);
+        } else if bytes[index..].starts_with(b"\"\"\"") {
+            match find_bytes(&bytes[index + 3..], b"\"\"\"") {
+                Some(end) => index += 3 + end + 3,
+                None => return Some(index),
+            }
+        } else if bytes[index] == b'"' {
+            index += 1;
+            while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
+                index += if bytes[index] == b'\\' { 2 } else { 1 };
+            }
+            index += 1;
+        } else {
+            index += 1;
+        }
+    }
+    None
+}
+
 fn unterminated(start: usize, end: usize, multiline: bool) -> SyntaxDiagnostic {
     let (label, help) = if multiline {
-        ("this `\"\"\"` string is never closed", "close it with `\"\"\"`")
+        ("this `\"\"\"` string is never closed: the rest of the file is inside it", "close it with `\"\"\"`")
     } else {
         (
             "this string is not closed before the end of the line",
@@ -529,17 +627,36 @@ fn token_at(text: &str, offset: usize) -> Span {
 }
 
 fn expected_from(error: &pest::error::Error<Rule>) -> Vec<String> {
-    let mut expected: Vec<String> = Vec::new();
+    let mut rules: Vec<String> = Vec::new();
     if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
         for rule in positives {
             if let Some(name) = describe_rule(*rule) {
-                if !expected.iter().any(|known| known == name) {
-                    expected.push(name.to_string());
+                if !rules.iter().any(|known| known == name) {
+                    rules.push(name.to_string());
                 }
             }
         }
     }
-    expected
+    // Plain tokens (`=`, `}`, `->`) are only known when pest tracked its attempts.
+    // Only structural ones are worth showing: the first characters of strings,
+    // numbers or comments would be noise. Brackets that merely open a value are
+    // covered by "a value".
+    let value_expected = rules.iter().any(|rule| rule == "a value" || rule == "a type");
+    let mut tokens: Vec<String> = Vec::new();
+    if let Some(attempts) = error.parse_attempts() {
+        for token in attempts.expected_tokens() {
+            // `ParsingToken` is not exported; its Display is the token text.
+            let token = token.to_string();
+            let structural = matches!(token.as_str(), "=" | "->" | ":" | "(" | ")" | "}" | "," | "]")
+                || (!value_expected && matches!(token.as_str(), "{" | "["));
+            let shown = format!("`{token}`");
+            if structural && !tokens.contains(&shown) && !rules.contains(&shown) {
+                tokens.push(shown);
+            }
+        }
+    }
+    tokens.extend(rules);
+    tokens
 }
 
 fn describe_rule(rule: Rule) -> Option<&'static str> {

@@ -1,0 +1,43 @@
+//! Fingerprints: sha256 over a canonical JSON encoding of span-free data.
+//!
+//! serde_json writes struct fields in declaration order and BTreeMaps sorted, so the
+//! encoding of a value is canonical; spans never reach the hashed data, so comments
+//! and formatting never change a fingerprint.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Changes whenever what a fingerprint covers changes, so that plans written by an
+/// older flowc are seen as stale rather than trusted.
+pub const FINGERPRINT_VERSION: &str = "flowc-plan-fingerprint/1";
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+pub fn fingerprint_of<T: Serialize>(value: &T) -> String {
+    #[derive(Serialize)]
+    struct Versioned<'a, T> {
+        version: &'static str,
+        value: &'a T,
+    }
+    let encoded = serde_json::to_vec(&Versioned { version: FINGERPRINT_VERSION, value }).expect("fingerprinted data serialises");
+    sha256_hex(&encoded)
+}
+
+/// sha256 of a file, streamed.
+pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect())
+}

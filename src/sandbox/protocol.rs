@@ -1,0 +1,170 @@
+//! The messages between flowc and a worker: one JSON object per line, each way.
+//!
+//! ```text
+//! flowc → worker   {"protocol":1,"max_memory_bytes":536870912}          (once, first)
+//! worker → flowc   {"protocol":1}                                       (ready)
+//! flowc → worker   {"source":"def run(x): ...","function":"run",
+//!                   "arguments":{"json":{"x":2.5},"float_bits":[4612811918334230528]},
+//!                   "max_steps":10000000,"timeout_ms":10000}
+//! worker → flowc   {"value":{"json":5.0,"float_bits":[4617315517961601024]}}
+//!               or {"error":{"kind":"step_limit","steps":10000000}}
+//! ```
+//!
+//! The worker answers requests in order, one at a time; flowc never sends a second
+//! request before the first answer. A worker that reads end-of-file on stdin exits.
+//!
+//! **Floats are carried twice**: as JSON numbers (so the line stays readable) and as
+//! their exact bits. serde_json writes a float as its shortest round-trip text, but
+//! without its `float_roundtrip` feature it may read such text back one unit in the
+//! last place off, and a sandbox whose results change on the way out would not be
+//! deterministic. [`ExactJson`] records every float's bits in the order it walks the
+//! value, and the receiver puts them back in the same order (objects are walked in
+//! their map's order on both sides, so the orders agree).
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Number, Value as JsonValue};
+
+use super::SandboxError;
+
+/// Bumped whenever a message changes shape, so that a worker from another flowc
+/// build is refused at the handshake instead of misread.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// flowc → worker, once, before anything else.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WorkerSetup {
+    pub protocol: u32,
+    pub max_memory_bytes: u64,
+}
+
+/// worker → flowc, once the limits are in place: the worker is ready for requests.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WorkerReady {
+    pub protocol: u32,
+}
+
+/// flowc → worker: one call.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CallRequest<'a> {
+    #[serde(borrow)]
+    pub source: Cow<'a, str>,
+    #[serde(borrow)]
+    pub function: Cow<'a, str>,
+    /// Always an object: the keyword arguments.
+    pub arguments: ExactJson,
+    pub max_steps: u64,
+    pub timeout_ms: u64,
+}
+
+/// worker → flowc: the outcome of one call.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallResponse {
+    Value(ExactJson),
+    Error(SandboxError),
+}
+
+/// A JSON value with the exact bits of its floats beside it (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExactJson {
+    json: JsonValue,
+    float_bits: Vec<u64>,
+}
+
+impl ExactJson {
+    pub fn new(json: JsonValue) -> ExactJson {
+        let mut float_bits = Vec::new();
+        collect_float_bits(&json, &mut float_bits);
+        ExactJson { json, float_bits }
+    }
+
+    /// The value, with every float exactly as it was sent.
+    pub fn into_json(self) -> Result<JsonValue, String> {
+        let ExactJson { mut json, float_bits } = self;
+        let mut remaining = float_bits.into_iter();
+        restore_float_bits(&mut json, &mut remaining)?;
+        if remaining.next().is_some() {
+            return Err("a message carried more float bits than floats".into());
+        }
+        Ok(json)
+    }
+}
+
+fn collect_float_bits(value: &JsonValue, bits: &mut Vec<u64>) {
+    match value {
+        JsonValue::Number(number) if number.is_f64() => {
+            bits.push(number.as_f64().unwrap_or_default().to_bits());
+        }
+        JsonValue::Array(items) => items.iter().for_each(|item| collect_float_bits(item, bits)),
+        JsonValue::Object(fields) => fields.values().for_each(|field| collect_float_bits(field, bits)),
+        _ => {}
+    }
+}
+
+fn restore_float_bits(
+    value: &mut JsonValue,
+    bits: &mut impl Iterator<Item = u64>,
+) -> Result<(), String> {
+    match value {
+        JsonValue::Number(number) if number.is_f64() => {
+            let exact = bits
+                .next()
+                .ok_or("a message carried fewer float bits than floats")?;
+            *number = Number::from_f64(f64::from_bits(exact))
+                .ok_or("a message carried the bits of a non-finite float")?;
+        }
+        JsonValue::Array(items) => {
+            for item in items {
+                restore_float_bits(item, bits)?;
+            }
+        }
+        JsonValue::Object(fields) => {
+            for field in fields.values_mut() {
+                restore_float_bits(field, bits)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn floats_cross_the_wire_bit_for_bit() {
+        // Values whose shortest text has 17 significant digits are the ones a
+        // best-effort float parser may read back one ulp off.
+        let floats: [f64; 7] = [
+            0.1 + 0.2,
+            2.638344616030823e-256,
+            1.7976931348623157e308,
+            5e-324,
+            9007199254740993.0,
+            0.30000000000000004,
+            123456789.12345679,
+        ];
+        let value = json!({"floats": floats, "nested": {"x": [1, 2.5, {"y": 1e-7}]}, "int": 3});
+        let line = serde_json::to_string(&ExactJson::new(value.clone())).unwrap();
+        let back: ExactJson = serde_json::from_str(&line).unwrap();
+        let back = back.into_json().unwrap();
+        assert_eq!(back, value);
+        for (index, float) in floats.iter().enumerate() {
+            assert_eq!(back["floats"][index].as_f64().unwrap().to_bits(), float.to_bits());
+        }
+        assert!(back["int"].is_i64());
+    }
+
+    #[test]
+    fn mismatched_float_bits_are_an_error_not_a_wrong_number() {
+        let short = ExactJson { json: json!([1.5, 2.5]), float_bits: vec![1.5f64.to_bits()] };
+        assert!(short.into_json().is_err());
+        let long = ExactJson { json: json!(1.5), float_bits: vec![0, 0] };
+        assert!(long.into_json().is_err());
+    }
+}
