@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod models;
 pub mod sandbox;
 pub mod plan;
+pub mod runtime;
 pub mod semantic;
 pub mod syntax;
 pub mod stdlib;

@@ -3,11 +3,16 @@
 //! Exit codes, like cargo's: 0 success (warnings allowed), 1 the input has errors
 //! (or would be reformatted under `fmt --check`), 2 the command itself is wrong.
 
+pub mod cache;
 pub mod check;
+pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod graph;
+pub mod lock;
 pub mod paths;
+pub mod plan_loading;
+pub mod run;
 pub mod terminal;
 
 use std::path::PathBuf;
@@ -60,10 +65,91 @@ pub enum Command {
         #[arg(long, conflicts_with = "code")]
         list: bool,
     },
+    /// Write the plan (`flow.lock`) of a .flow file's workflows exactly as written.
+    Lock {
+        /// The root .flow file.
+        path: PathBuf,
+        /// Where to write the plan (default: `flow.lock` next to the .flow file).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Run a plan on inputs with the student alone: JSON lines out, in input order.
+    Run {
+        /// The plan (`flow.lock`).
+        plan: PathBuf,
+        /// One input: a JSON object of the workflow's inputs.
+        #[arg(long, conflicts_with = "inputs")]
+        input: Option<String>,
+        /// A file of inputs, one JSON object per line.
+        #[arg(long)]
+        inputs: Option<PathBuf>,
+        /// Write the outputs here instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Write the trace of every run (JSON lines) here.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+        #[command(flatten)]
+        execution: ExecutionArguments,
+    },
+    /// Run a plan over a dataset and score it with a metric.
+    Eval {
+        /// The plan (`flow.lock`).
+        plan: PathBuf,
+        /// The dataset: one JSON object per line.
+        #[arg(long)]
+        data: PathBuf,
+        /// The metric (default: the one of the workflow's optimize block).
+        #[arg(long)]
+        metric: Option<String>,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "eval-report.json")]
+        report: PathBuf,
+        /// Write the trace of every run (JSON lines) here.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+        /// How many failing examples to print.
+        #[arg(long, default_value_t = 10)]
+        show_failures: usize,
+        #[command(flatten)]
+        execution: ExecutionArguments,
+    },
+    /// The model-call cache.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// Internal: a sandbox worker process, started by flowc itself to run code (see
     /// `crate::sandbox`). Speaks JSON lines on stdin/stdout.
     #[command(name = "__sandbox-worker", hide = true)]
     SandboxWorker,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExecutionArguments {
+    /// Which workflow, when the plan has several.
+    #[arg(long)]
+    pub workflow: Option<String>,
+    /// How many nodes may run at the same time (across inputs).
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Neither read nor write the model-call cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl ExecutionArguments {
+    fn into_options(self) -> plan_loading::ExecutionOptions {
+        plan_loading::ExecutionOptions { workflow: self.workflow, jobs: self.jobs, no_cache: self.no_cache }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheAction {
+    /// Remove every cached model call.
+    Clean,
+    /// Print the cache's folder.
+    Dir,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -102,6 +188,21 @@ pub fn main() -> ExitCode {
         Command::Fmt { paths, check } => fmt::run(&paths, check),
         Command::Graph { path, workflow, format } => graph::run(&path, workflow.as_deref(), format),
         Command::Explain { code, list } => explain::run(code.as_deref(), list),
+        Command::Lock { path, output } => lock::run(&path, output.as_deref()),
+        Command::Run { plan, input, inputs, output, trace, execution } => {
+            run::run(run::RunArguments { plan, input, inputs, output, trace, execution: execution.into_options() })
+        }
+        Command::Eval { plan, data, metric, report, trace, show_failures, execution } => eval::run(eval::EvalArguments {
+            plan,
+            data,
+            metric,
+            report,
+            trace,
+            show_failures,
+            execution: execution.into_options(),
+        }),
+        Command::Cache { action: CacheAction::Clean } => cache::clean(),
+        Command::Cache { action: CacheAction::Dir } => cache::show_directory(),
         Command::SandboxWorker => return crate::sandbox::worker_main(),
     };
     outcome.into()

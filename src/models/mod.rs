@@ -10,9 +10,13 @@
 //! or logs.
 
 pub mod anthropic;
+pub mod gguf_metadata;
 pub mod http;
+#[cfg(feature = "in-process-models")]
+pub mod mistralrs_backend;
 pub mod model_files;
 pub mod openai;
+pub mod seeded_sampling;
 
 use std::fmt;
 

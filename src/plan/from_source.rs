@@ -62,7 +62,10 @@ pub fn build_lock(db: &dyn Db, file: SourceFile, lock_path: &Path, options: &Pla
 
 /// `path` written relative to `base` when it lies below it, with `/` separators.
 fn relative_path(path: &Path, base: &Path) -> String {
-    let absolute = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let absolute = |p: &Path| {
+        let p = if p.as_os_str().is_empty() { Path::new(".") } else { p };
+        std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    };
     let (path_abs, base_abs) = (absolute(path), absolute(base));
     let relative = path_abs.strip_prefix(&base_abs).map(Path::to_path_buf).unwrap_or(path_abs);
     relative.to_string_lossy().replace('\\', "/")
@@ -279,7 +282,7 @@ impl PlanBuilder<'_> {
         for param in &metric.params {
             let given = arguments.iter().find(|argument| argument.name.as_ref().is_some_and(|name| name.text == param.name.text));
             let value = given.map(|argument| &argument.value).or(param.default.as_ref());
-            if let Some(value) = value.and_then(literal_json) {
+            if let Some(value) = value.and_then(literal_value) {
                 metric_arguments.insert(param.name.text.clone(), value);
             }
         }
@@ -329,16 +332,17 @@ fn apply_decoding_overrides(decoding: &mut LockedDecoding, properties: &Properti
     }
 }
 
-fn literal_json(value: &ValueHir) -> Option<serde_json::Value> {
+/// A literal written in the source, as the plan stores it.
+pub fn literal_value(value: &ValueHir) -> Option<LiteralValue> {
     literal_type(value)?;
     Some(match &value.kind {
-        ValueKindHir::String(string) => serde_json::Value::String(string.value.clone()),
+        ValueKindHir::String(string) => LiteralValue::Text(string.value.clone()),
         ValueKindHir::Number(number) => match number.as_i64() {
-            Some(integer) => serde_json::Value::from(integer),
-            None => serde_json::Value::from(number.as_f64()?),
+            Some(integer) => LiteralValue::Integer(integer),
+            None => LiteralValue::Float(number.as_f64()?),
         },
-        ValueKindHir::Bool(boolean) => serde_json::Value::Bool(*boolean),
-        ValueKindHir::List(values) => serde_json::Value::Array(values.iter().filter_map(literal_json).collect()),
+        ValueKindHir::Bool(boolean) => LiteralValue::Bool(*boolean),
+        ValueKindHir::List(values) => LiteralValue::List(values.iter().filter_map(literal_value).collect()),
         _ => return None,
     })
 }

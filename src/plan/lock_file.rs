@@ -164,13 +164,37 @@ pub struct LockedProvenance {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LockedEvaluation {
     pub metric: String,
-    /// Arguments of the metric call, as JSON values.
+    /// Arguments of the metric call (the declared defaults filled in).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metric_arguments: BTreeMap<String, serde_json::Value>,
+    pub metric_arguments: BTreeMap<String, LiteralValue>,
     /// The metric's `score` source, so the plan scores without its source.
     pub metric_code: String,
     /// Workflow input/output name → field of each record (dotted path).
     pub fields: BTreeMap<String, String>,
+}
+
+/// A literal setting, stored as TOML's own types (JSON numbers do not serialise
+/// to TOML faithfully once serde_json keeps arbitrary precision).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LiteralValue {
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    Text(String),
+    List(Vec<LiteralValue>),
+}
+
+impl LiteralValue {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            LiteralValue::Bool(boolean) => serde_json::Value::Bool(*boolean),
+            LiteralValue::Integer(integer) => serde_json::Value::from(*integer),
+            LiteralValue::Float(float) => serde_json::Value::from(*float),
+            LiteralValue::Text(text) => serde_json::Value::String(text.clone()),
+            LiteralValue::List(items) => serde_json::Value::Array(items.iter().map(LiteralValue::to_json).collect()),
+        }
+    }
 }
 
 impl LockFile {

@@ -11,7 +11,10 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+// Externally tagged (`{"timeout":{"seconds":2.0}}`): an internally tagged enum
+// buffers its fields, and buffered numbers do not deserialize while serde_json's
+// `arbitrary_precision` feature is on (starlark turns it on for the whole build).
+#[serde(rename_all = "snake_case")]
 pub enum SandboxError {
     /// The source does not parse (this includes `load`, `while` and other constructs
     /// the language leaves out: they are refused before anything runs).
@@ -95,8 +98,15 @@ mod tests {
 
     #[test]
     fn errors_survive_the_wire() {
-        let error = SandboxError::Syntax { message: "bad".into(), line: None };
-        let text = serde_json::to_string(&error).unwrap();
-        assert_eq!(serde_json::from_str::<SandboxError>(&text).unwrap(), error);
+        for error in [
+            SandboxError::Syntax { message: "bad".into(), line: None },
+            SandboxError::Syntax { message: "bad".into(), line: Some(7) },
+            SandboxError::Timeout { seconds: 0.3 },
+            SandboxError::StepLimit { steps: u64::MAX },
+            SandboxError::MemoryLimit { bytes: 1 << 40 },
+        ] {
+            let text = serde_json::to_string(&error).unwrap();
+            assert_eq!(serde_json::from_str::<SandboxError>(&text).unwrap(), error, "{text}");
+        }
     }
 }

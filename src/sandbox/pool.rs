@@ -139,7 +139,16 @@ fn run_job(worker: &mut Option<WorkerProcess>, settings: &WorkerSettings, job: &
     match outcome {
         Ok(line) => match serde_json::from_slice::<CallResponse>(&line) {
             Ok(CallResponse::Value(value)) => value.into_json().map_err(|message| SandboxError::Worker { message }),
-            Ok(CallResponse::Error(error)) => Err(error),
+            Ok(CallResponse::Error(error)) => {
+                // After a memory limit or an internal failure, the worker's heap may be
+                // fragmented or its state doubtful: it is replaced (a few
+                // milliseconds, while no call waits) rather than trusted again.
+                if matches!(error, SandboxError::MemoryLimit { .. } | SandboxError::Worker { .. }) {
+                    process.kill();
+                    *worker = None;
+                }
+                Err(error)
+            }
             Err(error) => {
                 // A worker that answers nonsense is not trusted with another call.
                 process.kill();

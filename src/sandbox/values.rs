@@ -62,17 +62,7 @@ fn json_to_starlark_at<'v>(
     Ok(match value {
         JsonValue::Null => Value::new_none(),
         JsonValue::Bool(flag) => Value::new_bool(*flag),
-        JsonValue::Number(number) => {
-            if let Some(integer) = number.as_i64() {
-                heap.alloc(integer)
-            } else if let Some(integer) = number.as_u64() {
-                // Past i64::MAX: starlark stores it as a big int, still exact.
-                heap.alloc(integer)
-            } else {
-                // serde_json numbers are i64, u64 or a finite f64.
-                heap.alloc(number.as_f64().unwrap_or(f64::NAN))
-            }
-        }
+        JsonValue::Number(number) => number_to_starlark(number, heap)?,
         JsonValue::String(text) => heap.alloc(text.as_str()),
         JsonValue::Array(items) => {
             let mut converted = Vec::with_capacity(items.len());
@@ -89,6 +79,54 @@ fn json_to_starlark_at<'v>(
             heap.alloc(AllocDict(converted))
         }
     })
+}
+
+fn number_to_starlark<'v>(number: &Number, heap: Heap<'v>) -> Result<Value<'v>, SandboxError> {
+    if let Some(integer) = number.as_i64() {
+        return Ok(heap.alloc(integer));
+    }
+    if let Some(integer) = number.as_u64() {
+        // Past i64::MAX: starlark stores it as a big int, still exact.
+        return Ok(heap.alloc(integer));
+    }
+    // With serde_json's `arbitrary_precision` (which starlark turns on), a Number can
+    // hold an integer of any size as its digits: it enters exactly, as a big int.
+    let text = number.to_string();
+    if let Some(integer) = decimal_integer_to_starlark(&text, heap) {
+        return Ok(integer);
+    }
+    match number.as_f64() {
+        Some(float) if float.is_finite() => Ok(heap.alloc(float)),
+        _ => Err(SandboxError::UnsupportedValue {
+            message: format!("the argument {text} is out of the range of a 64-bit float"),
+        }),
+    }
+}
+
+/// `-123...` (digits only) as a starlark int of any size; `None` for anything else.
+fn decimal_integer_to_starlark<'v>(text: &str, heap: Heap<'v>) -> Option<Value<'v>> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    // 18 digits at a time: each chunk fits an i64, and starlark's arithmetic carries
+    // the total into a big int.
+    const CHUNK: usize = 18;
+    let mut total = heap.alloc(0);
+    let first_chunk = digits.len() % CHUNK;
+    let mut start = 0;
+    let mut end = if first_chunk == 0 { CHUNK } else { first_chunk };
+    while start < digits.len() {
+        let chunk: i64 = digits[start..end].parse().ok()?;
+        let scale = heap.alloc(10i64.pow((end - start) as u32));
+        total = total.mul(scale, heap).ok()?.add(heap.alloc(chunk), heap).ok()?;
+        start = end;
+        end += CHUNK;
+    }
+    if negative { total.minus(heap).ok() } else { Some(total) }
 }
 
 /// A starlark value as JSON, or the reason it has no JSON form.
@@ -294,6 +332,29 @@ mod tests {
     fn a_list_that_contains_itself_is_refused_not_followed_forever() {
         let error = evaluate("x = []\nx.append(x)\nx").unwrap_err();
         assert!(error.to_string().contains("nested more than"), "{error}");
+    }
+
+    #[test]
+    fn integers_of_any_size_enter_exactly() {
+        for digits in ["-123456789012345678901234567890123456789", "18446744073709551616", "1000000000000000000", "7"] {
+            let repr = Module::with_temp_heap(|module| decimal_integer_to_starlark(digits, module.heap()).unwrap().to_repr());
+            assert_eq!(repr, digits);
+        }
+        // Through a JSON number: exact when serde_json keeps the digits (its
+        // `arbitrary_precision` feature, on in this build through starlark), a float
+        // when it has already parsed them as one.
+        let digits = "-123456789012345678901234567890123456789";
+        let number: JsonValue = serde_json::from_str(digits).unwrap();
+        let keeps_digits = number.to_string() == digits;
+        let (kind, repr) = Module::with_temp_heap(|module| {
+            let value = json_to_starlark(&number, module.heap()).unwrap();
+            (value.get_type().to_owned(), value.to_repr())
+        });
+        if keeps_digits {
+            assert_eq!((kind.as_str(), repr.as_str()), ("int", digits));
+        } else {
+            assert_eq!(kind, "float");
+        }
     }
 
     #[test]

@@ -115,6 +115,11 @@ fn answer(interpreter: &Interpreter, line: &str, max_memory_bytes: u64) -> Resul
                 .map(|text| text.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "no message".into());
+            // Starlark's own allocator panics (rather than aborting) when the
+            // memory limit refuses it more room.
+            if detail.contains("out of memory") || detail.contains("memory allocation") || detail.contains("capacity overflow") {
+                return Err(SandboxError::MemoryLimit { bytes: max_memory_bytes });
+            }
             Err(SandboxError::Worker { message: format!("the interpreter failed on this code (internal error: {detail})") })
         })
 }

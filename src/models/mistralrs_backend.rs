@@ -1,0 +1,118 @@
+//! GGUF models in process, with mistralrs: the embedded default backend.
+//!
+//! What this backend guarantees, and why (measured on this kind of machine):
+//! - No network at load: mistralrs treats a missing local folder as a model-hub id
+//!   and contacts the hub, so the file is checked to exist first, and the tokenizer
+//!   and chat template come from the GGUF itself (`TokenSource::None`).
+//! - Determinism: greedy decoding at temperature 0; above it, seeded sampling that
+//!   depends only on the request (see `seeded_sampling`).
+//! - Requests to one model are serialised: concurrent requests to one mistralrs model
+//!   were seen to corrupt each other's output, and gave no throughput gain.
+//! - Constrained decoding (JSON schema) stops: the grammar ends with the model's
+//!   end-of-text token, which mistralrs does not stop on for every model, so the
+//!   GGUF's end tokens are passed as stop tokens explicitly.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use mistralrs::{Constraint, GgufModelBuilder, RequestBuilder, StopTokens, TextMessageRole, TokenSource};
+use tokio::sync::Mutex;
+
+use super::gguf_metadata::{read_gguf_metadata, GgufMetadata};
+use super::seeded_sampling::SeededSampling;
+use super::{ChatRequest, ChatResponse, ModelBackend, ModelError, ModelIdentity, OutputConstraint, Role};
+
+/// Generation is bounded even when the plan sets no `max_tokens`.
+const DEFAULT_MAX_TOKENS: usize = 512;
+
+pub struct MistralRsBackend {
+    model: Mutex<mistralrs::Model>,
+    identity: ModelIdentity,
+    metadata: GgufMetadata,
+}
+
+impl MistralRsBackend {
+    /// Load `path`, whose sha256 the caller has computed (it is part of the identity).
+    pub async fn load(path: &Path, file_sha256: String) -> Result<MistralRsBackend, ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::Load(format!("{} does not exist (flowc never downloads models at run time)", path.display())));
+        }
+        let metadata = read_gguf_metadata(path).map_err(ModelError::Load)?;
+        let folder: PathBuf = path.parent().filter(|parent| !parent.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let folder = std::fs::canonicalize(&folder).map_err(|error| ModelError::Load(format!("{}: {error}", folder.display())))?;
+        let file_name = path.file_name().and_then(|name| name.to_str()).ok_or_else(|| ModelError::Load(format!("{} has no file name", path.display())))?;
+        let model = GgufModelBuilder::new(folder.to_string_lossy(), vec![file_name.to_string()])
+            .with_force_cpu()
+            .with_token_source(TokenSource::None)
+            .with_max_num_seqs(1)
+            .build()
+            .await
+            .map_err(|error| ModelError::Load(format!("{}: {error}", path.display())))?;
+        let identity = ModelIdentity { backend: "gguf".into(), model: file_name.to_string(), file_sha256: Some(file_sha256), endpoint: None };
+        Ok(MistralRsBackend { model: Mutex::new(model), identity, metadata })
+    }
+
+    pub fn metadata(&self) -> &GgufMetadata {
+        &self.metadata
+    }
+}
+
+#[async_trait]
+impl ModelBackend for MistralRsBackend {
+    fn identity(&self) -> ModelIdentity {
+        self.identity.clone()
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        let mut builder = RequestBuilder::new();
+        for message in &request.messages {
+            let role = match message.role {
+                Role::System => TextMessageRole::System,
+                Role::User => TextMessageRole::User,
+                Role::Assistant => TextMessageRole::Assistant,
+            };
+            builder = builder.add_message(role, &message.content);
+        }
+        let decoding = &request.decoding;
+        builder = builder
+            .set_sampler_temperature(0.0)
+            .set_sampler_max_len(decoding.max_tokens.map(|tokens| tokens as usize).unwrap_or(DEFAULT_MAX_TOKENS));
+        if let Some(penalty) = decoding.repeat_penalty {
+            builder = builder.set_sampler_frequency_penalty((penalty - 1.0) as f32);
+        }
+        let temperature = decoding.temperature.unwrap_or(0.0);
+        if temperature > 0.0 {
+            let sampling = SeededSampling { seed: decoding.seed.unwrap_or(0), temperature, top_k: decoding.top_k, top_p: decoding.top_p };
+            let processor = move |logits: &mistralrs::Tensor, context: &[u32]| -> mistralrs::Result<mistralrs::Tensor> {
+                let values: Vec<f32> = logits.to_dtype(mistralrs::DType::F32)?.to_vec1()?;
+                let forced = sampling.force(&values, context);
+                mistralrs::Tensor::from_vec(forced, values.len(), logits.device())?.to_dtype(logits.dtype())
+            };
+            builder = builder.add_logits_processor(Arc::new(processor));
+        }
+        match &request.constraint {
+            OutputConstraint::None => {}
+            OutputConstraint::JsonSchema { schema } => builder = builder.set_constraint(Constraint::JsonSchema(schema.clone())),
+            OutputConstraint::Regex { pattern } => builder = builder.set_constraint(Constraint::Regex(pattern.clone())),
+        }
+        if !matches!(request.constraint, OutputConstraint::None) && !self.metadata.end_token_ids.is_empty() {
+            builder = builder.set_sampler_stop_toks(StopTokens::Ids(self.metadata.end_token_ids.clone()));
+        }
+        let started = Instant::now();
+        let model = self.model.lock().await;
+        let response = model.send_chat_request(builder).await.map_err(|error| ModelError::BadResponse(error.to_string()))?;
+        drop(model);
+        let text = response.choices.first().and_then(|choice| choice.message.content.clone()).unwrap_or_default();
+        let usage = &response.usage;
+        let _ = started;
+        Ok(ChatResponse {
+            text,
+            prompt_tokens: usage.prompt_tokens as u32,
+            completion_tokens: usage.completion_tokens as u32,
+            prompt_seconds: Some(f64::from(usage.total_prompt_time_sec)),
+            generation_seconds: Some(f64::from(usage.total_completion_time_sec)),
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! The model-call cache: responses on disk, content-addressed by the full request.
+//!
+//! The key covers the model's identity (backend, file digest or endpoint and name)
+//! and the whole request — every message, every decoding parameter (an unset
+//! temperature and `temperature = 0` are different keys) and the output constraint.
+//! Entries are written to a temporary file and renamed into place, so a crash never
+//! leaves a half-written entry, and an interrupted run resumes from what finished.
+//! API keys are not part of identities or requests, so they never reach the cache.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::models::{ChatRequest, ChatResponse, ModelIdentity};
+use crate::plan::fingerprint::sha256_hex;
+
+/// Bumped when the layout of keys or entries changes.
+const CACHE_FORMAT: &str = "flowc-call-cache/1";
+
+#[derive(Clone, Debug)]
+pub struct CallCache {
+    directory: PathBuf,
+}
+
+#[derive(Serialize)]
+struct KeyMaterial<'a> {
+    format: &'static str,
+    model: &'a ModelIdentity,
+    request: &'a ChatRequest,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    key: String,
+    response: ChatResponse,
+}
+
+impl CallCache {
+    pub fn new(directory: impl Into<PathBuf>) -> CallCache {
+        CallCache { directory: directory.into() }
+    }
+
+    /// `$XDG_CACHE_HOME/flowc/calls` (or `~/.cache/flowc/calls`).
+    pub fn default_directory() -> PathBuf {
+        crate::models::model_files::cache_home().join("flowc").join("calls")
+    }
+
+    pub fn directory(&self) -> &Path {
+        &self.directory
+    }
+
+    pub fn key(model: &ModelIdentity, request: &ChatRequest) -> String {
+        let material = serde_json::to_vec(&KeyMaterial { format: CACHE_FORMAT, model, request }).expect("requests serialise");
+        sha256_hex(&material)
+    }
+
+    fn path_of(&self, key: &str) -> PathBuf {
+        self.directory.join(&key[..2]).join(format!("{key}.json"))
+    }
+
+    pub fn get(&self, key: &str) -> Option<ChatResponse> {
+        let text = std::fs::read_to_string(self.path_of(key)).ok()?;
+        let entry: Entry = serde_json::from_str(&text).ok()?;
+        (entry.key == key).then_some(entry.response)
+    }
+
+    pub fn put(&self, key: &str, response: &ChatResponse) -> std::io::Result<()> {
+        let path = self.path_of(key);
+        let folder = path.parent().expect("entries live in a folder");
+        std::fs::create_dir_all(folder)?;
+        let temporary = folder.join(format!(".{key}.{}.tmp", std::process::id()));
+        let text = serde_json::to_vec(&Entry { key: key.to_string(), response: response.clone() }).expect("responses serialise");
+        std::fs::write(&temporary, text)?;
+        std::fs::rename(&temporary, &path)
+    }
+
+    /// Remove every entry; returns how many files were removed.
+    pub fn clean(&self) -> std::io::Result<usize> {
+        if !self.directory.exists() {
+            return Ok(0);
+        }
+        let mut removed = 0;
+        for shard in std::fs::read_dir(&self.directory)? {
+            let shard = shard?.path();
+            if shard.is_dir() {
+                removed += std::fs::read_dir(&shard)?.count();
+                std::fs::remove_dir_all(&shard)?;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{ChatMessage, DecodingParameters, OutputConstraint, Role};
+
+    fn identity() -> ModelIdentity {
+        ModelIdentity { backend: "gguf".into(), model: "m.gguf".into(), file_sha256: Some("ab".into()), endpoint: None }
+    }
+
+    fn request() -> ChatRequest {
+        ChatRequest {
+            messages: vec![ChatMessage { role: Role::User, content: "hi".into() }],
+            decoding: DecodingParameters { temperature: Some(0.0), seed: Some(0), max_tokens: Some(16), ..Default::default() },
+            constraint: OutputConstraint::None,
+        }
+    }
+
+    #[test]
+    fn every_decoding_parameter_changes_the_key() {
+        let base = CallCache::key(&identity(), &request());
+        let variants: Vec<Box<dyn Fn(&mut ChatRequest)>> = vec![
+            Box::new(|r| r.decoding.temperature = None),
+            Box::new(|r| r.decoding.temperature = Some(0.1)),
+            Box::new(|r| r.decoding.seed = None),
+            Box::new(|r| r.decoding.seed = Some(1)),
+            Box::new(|r| r.decoding.max_tokens = Some(17)),
+            Box::new(|r| r.decoding.top_p = Some(0.9)),
+            Box::new(|r| r.decoding.top_k = Some(40)),
+            Box::new(|r| r.decoding.repeat_penalty = Some(1.1)),
+            Box::new(|r| r.messages[0].content.push('!')),
+            Box::new(|r| r.messages[0].role = Role::System),
+            Box::new(|r| r.constraint = OutputConstraint::Regex { pattern: "[0-9]+".into() }),
+        ];
+        for (index, change) in variants.iter().enumerate() {
+            let mut changed = request();
+            change(&mut changed);
+            assert_ne!(CallCache::key(&identity(), &changed), base, "variant {index} kept the key");
+        }
+        let mut other_model = identity();
+        other_model.file_sha256 = Some("cd".into());
+        assert_ne!(CallCache::key(&other_model, &request()), base);
+        assert_eq!(CallCache::key(&identity(), &request()), base, "keys are stable");
+    }
+
+    #[test]
+    fn unset_temperature_differs_from_zero() {
+        let mut unset = request();
+        unset.decoding.temperature = None;
+        assert_ne!(CallCache::key(&identity(), &unset), CallCache::key(&identity(), &request()));
+    }
+
+    #[test]
+    fn stores_and_cleans_entries() {
+        let directory = std::env::temp_dir().join(format!("flowc-cache-test-{}", std::process::id()));
+        let cache = CallCache::new(&directory);
+        let key = CallCache::key(&identity(), &request());
+        assert!(cache.get(&key).is_none());
+        let response = ChatResponse { text: "hello".into(), prompt_tokens: 3, completion_tokens: 1, ..Default::default() };
+        cache.put(&key, &response).unwrap();
+        assert_eq!(cache.get(&key), Some(response));
+        assert_eq!(cache.clean().unwrap(), 1);
+        assert!(cache.get(&key).is_none());
+        let _ = std::fs::remove_dir_all(&directory);
+    }
+}
