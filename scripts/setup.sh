@@ -1,22 +1,43 @@
 #!/usr/bin/env bash
-# Set up flowc on a fresh machine and run its main job.
+# Set up flowc on a fresh machine, then run its main job.
 #
-# Idempotent: quick when everything is already there. Honours CARGO_TARGET_DIR, so
-# CI can keep one build folder across clones.
+# Installs what the project needs (a release build of flowc, the two real GGUF models
+# verified by sha256, llama.cpp's OpenAI-compatible server for the HTTP tests), checks
+# the examples, and runs the GSM-Hard example's plan on three problems with the local
+# SmolLM2 student. Idempotent: quick when everything is already there. Honours
+# CARGO_TARGET_DIR, so CI can keep one build folder across clones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "error: cargo is not installed; install Rust from your distribution or rustup first" >&2
-  exit 1
-fi
+for tool in cargo python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "error: $tool is not installed; install it first (Rust via rustup, Python 3.9+)" >&2
+    exit 1
+  fi
+done
 
 target_dir="${CARGO_TARGET_DIR:-target}"
+flowc="$target_dir/release/flowc"
+
+echo "==> models (SmolLM2-135M student, Qwen2.5-Coder-1.5B teacher)"
+python3 scripts/fetch_models.py
+
+echo "==> llama.cpp server (for the OpenAI-compatible HTTP tests)"
+if python3 -c "import llama_cpp.server" >/dev/null 2>&1; then
+  echo "ok    llama-cpp-python is installed"
+else
+  # Builds llama.cpp from source (a few minutes on 2 cores).
+  python3 -m pip install --quiet 'llama-cpp-python[server]==0.3.36'
+fi
 
 echo "==> building flowc (release)"
 cargo build --release --locked
 
 echo "==> checking the examples"
-"$target_dir/release/flowc" check examples/
-"$target_dir/release/flowc" fmt --check examples/ stdlib/
-echo "==> flowc is ready: $target_dir/release/flowc"
+"$flowc" check examples/
+"$flowc" fmt --check examples/ stdlib/
+
+echo "==> locking and running the GSM-Hard example on three problems"
+"$flowc" lock examples/gsm_hard/gsm_hard.flow
+"$flowc" run examples/gsm_hard/flow.lock --inputs examples/gsm_hard/data/sample_questions.jsonl
+echo "==> flowc is ready: $flowc"
