@@ -47,8 +47,15 @@ fn quantile_us(sorted: &[Duration], fraction: f64) -> f64 {
 fn summarize(label: &str, mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
     let mean = samples.iter().sum::<Duration>().as_secs_f64() * 1e6 / samples.len() as f64;
-    let (p50, p95, p99) = (quantile_us(&samples, 0.50), quantile_us(&samples, 0.95), quantile_us(&samples, 0.99));
-    println!("{label}: {} calls, p50 {p50:.1} us, p95 {p95:.1} us, p99 {p99:.1} us, mean {mean:.1} us", samples.len());
+    let (p50, p95, p99) = (
+        quantile_us(&samples, 0.50),
+        quantile_us(&samples, 0.95),
+        quantile_us(&samples, 0.99),
+    );
+    println!(
+        "{label}: {} calls, p50 {p50:.1} us, p95 {p95:.1} us, p99 {p99:.1} us, mean {mean:.1} us",
+        samples.len()
+    );
     (p50, p95)
 }
 
@@ -62,10 +69,16 @@ fn main() {
     let interpreter = Interpreter::new();
     let budget = {
         let limits = SandboxLimits::default();
-        CallBudget { max_steps: limits.max_steps, max_memory_bytes: limits.max_memory_bytes, timeout: limits.timeout }
+        CallBudget {
+            max_steps: limits.max_steps,
+            max_memory_bytes: limits.max_memory_bytes,
+            timeout: limits.timeout,
+        }
     };
     let input = arguments();
-    let expected = interpreter.call(SOURCE, "run", &input, budget).expect("the benchmark code runs");
+    let expected = interpreter
+        .call(SOURCE, "run", &input, budget)
+        .expect("the benchmark code runs");
     let mut in_process = Vec::with_capacity(CALLS);
     for _ in 0..CALLS {
         let started = Instant::now();
@@ -76,14 +89,23 @@ fn main() {
     summarize("in-process interpreter (no worker)", in_process);
 
     // Through the sandbox: request to a pooled worker process and back.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
     let config = SandboxConfig::for_worker_program(worker_program).with_workers(1);
     let started = Instant::now();
     let sandbox = Sandbox::new(config).expect("the sandbox starts");
-    println!("sandbox start (1 worker, ready): {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "sandbox start (1 worker, ready): {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
     let samples = runtime.block_on(async {
         for _ in 0..WARM_UP_CALLS {
-            sandbox.call(SOURCE, "run", input.clone()).await.expect("the benchmark code runs");
+            sandbox
+                .call(SOURCE, "run", input.clone())
+                .await
+                .expect("the benchmark code runs");
         }
         let mut samples = Vec::with_capacity(CALLS);
         for _ in 0..CALLS {

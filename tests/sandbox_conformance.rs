@@ -11,9 +11,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use flowc::sandbox::{Sandbox, SandboxConfig, SandboxError, SandboxLimits};
+use flowc::sandbox::{Sandbox, SandboxConfig, SandboxError};
 use serde_json::{Map, Value};
 
 const REQUIRED_AGREEMENT: usize = 1_312;
@@ -60,11 +60,17 @@ fn agrees(expected: &Value, actual: &Value) -> bool {
             expected == actual || (expected - actual).abs() <= 1e-6 * expected.abs().max(actual.abs())
         }
         (Value::Array(expected), Value::Array(actual)) => {
-            expected.len() == actual.len() && expected.iter().zip(actual).all(|(expected, actual)| agrees(expected, actual))
+            expected.len() == actual.len()
+                && expected
+                    .iter()
+                    .zip(actual)
+                    .all(|(expected, actual)| agrees(expected, actual))
         }
         (Value::Object(expected), Value::Object(actual)) => {
             expected.len() == actual.len()
-                && expected.iter().all(|(key, expected)| actual.get(key).is_some_and(|actual| agrees(expected, actual)))
+                && expected
+                    .iter()
+                    .all(|(key, expected)| actual.get(key).is_some_and(|actual| agrees(expected, actual)))
         }
         // An int where CPython has a float, or the other way round, disagrees:
         // types are part of the value.
@@ -95,11 +101,10 @@ async fn gsm_hard_programs_give_cpythons_values() {
     assert_eq!(references.len(), programs.len(), "one CPython value per program");
 
     let workers = std::thread::available_parallelism().map_or(2, |count| count.get().clamp(2, 8));
-    // Program 1038 counts to 1.4 million in a loop: 0.3 s in CPython and in a release
-    // build, but about 10 s in the unoptimised interpreter of a debug build, hence a
-    // timeout far above the default. The step limit stays the default one.
-    let limits = SandboxLimits { timeout: Duration::from_secs(120), ..SandboxLimits::default() };
-    let config = SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc")).with_workers(workers).with_limits(limits);
+    // The default limits: program 1038 counts to 1.4 million in a loop, 0.1 s
+    // optimised (Cargo.toml optimises the interpreter's crates in debug builds too;
+    // unoptimised, it took 32 s).
+    let config = SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc")).with_workers(workers);
     let sandbox = Sandbox::new(config).expect("the sandbox starts");
     let started = Instant::now();
     let calls: Vec<_> = programs
@@ -121,10 +126,16 @@ async fn gsm_hard_programs_give_cpythons_values() {
     let mut error_lines = Vec::new();
     let mut wrong_values = Vec::new();
     for (index, (record, outcome)) in references.iter().zip(&outcomes).enumerate() {
-        assert_eq!(record["index"].as_u64(), Some(index as u64), "cpython_values.jsonl is in program order");
+        assert_eq!(
+            record["index"].as_u64(),
+            Some(index as u64),
+            "cpython_values.jsonl is in program order"
+        );
         match (reference(record), outcome) {
             (Reference::Value(expected), Ok(actual)) if agrees(&expected, actual) => agree += 1,
-            (expected, Ok(actual)) => wrong_values.push(format!("program {index}: CPython {expected:?}, sandbox {actual}")),
+            (expected, Ok(actual)) => {
+                wrong_values.push(format!("program {index}: CPython {expected:?}, sandbox {actual}"))
+            }
             (_, Err(error)) => {
                 *errors_by_kind.entry(error_kind(error)).or_default() += 1;
                 error_lines.push(format!("  program {index}: {error}"));
@@ -143,8 +154,15 @@ async fn gsm_hard_programs_give_cpythons_values() {
     for line in &error_lines {
         println!("{line}");
     }
-    assert!(wrong_values.is_empty(), "the sandbox returned a different value, silently:\n{}", wrong_values.join("\n"));
-    assert!(agree >= REQUIRED_AGREEMENT, "only {agree} programs agree with CPython; at least {REQUIRED_AGREEMENT} must");
+    assert!(
+        wrong_values.is_empty(),
+        "the sandbox returned a different value, silently:\n{}",
+        wrong_values.join("\n")
+    );
+    assert!(
+        agree >= REQUIRED_AGREEMENT,
+        "only {agree} programs agree with CPython; at least {REQUIRED_AGREEMENT} must"
+    );
 }
 
 #[test]

@@ -1,3 +1,4 @@
+#![cfg(feature = "in-process-models")]
 //! The real student model (SmolLM2-135M-Instruct, GGUF, in process through
 //! mistralrs), end to end through `flowc lock` and `flowc run`:
 //! - the same plan and inputs give byte-identical outputs, across processes;
@@ -80,8 +81,8 @@ fn the_student_runs_deterministically_with_typed_outputs_and_no_network() {
     let run = |output: &str, trace: &str, isolated: bool| {
         let arguments = ["run", "flow.lock", "--inputs", "inputs.jsonl", "-o", output, "--trace", trace, "--no-cache"];
         let result = if isolated {
-            // A process with no network interface but loopback-less isolation: any
-            // attempt to reach a model hub fails instead of silently downloading.
+            // A process in a network namespace of its own, with no way out: any attempt
+            // to reach a model hub fails instead of silently downloading.
             Command::new("unshare").arg("--net").arg(env!("CARGO_BIN_EXE_flowc")).args(arguments).current_dir(&directory).output().expect("unshare runs")
         } else {
             flowc(&arguments, &directory)

@@ -79,11 +79,18 @@ mod tests {
     #[test]
     fn messages_name_the_limit_in_the_users_terms() {
         assert_eq!(
-            SandboxError::MemoryLimit { bytes: 512 * 1024 * 1024 }.to_string(),
+            SandboxError::MemoryLimit {
+                bytes: 512 * 1024 * 1024
+            }
+            .to_string(),
             "the code was stopped because it needed more than 512 MiB of memory"
         );
         assert_eq!(
-            SandboxError::Syntax { message: "unexpected `:`".into(), line: Some(3) }.to_string(),
+            SandboxError::Syntax {
+                message: "unexpected `:`".into(),
+                line: Some(3)
+            }
+            .to_string(),
             "syntax error in the code at line 3: unexpected `:`"
         );
         assert_eq!(
@@ -99,8 +106,14 @@ mod tests {
     #[test]
     fn errors_survive_the_wire() {
         for error in [
-            SandboxError::Syntax { message: "bad".into(), line: None },
-            SandboxError::Syntax { message: "bad".into(), line: Some(7) },
+            SandboxError::Syntax {
+                message: "bad".into(),
+                line: None,
+            },
+            SandboxError::Syntax {
+                message: "bad".into(),
+                line: Some(7),
+            },
             SandboxError::Timeout { seconds: 0.3 },
             SandboxError::StepLimit { steps: u64::MAX },
             SandboxError::MemoryLimit { bytes: 1 << 40 },

@@ -31,6 +31,10 @@ pub struct CallBudget {
     pub timeout: Duration,
 }
 
+/// The interpreter of one worker. Public for the benchmark and for tests; flowc
+/// itself runs code only through [`Sandbox`](super::Sandbox): in this process
+/// nothing but starlark's best-effort heap check limits memory, and a memory bomb
+/// would take the whole process down.
 pub struct Interpreter {
     globals: Globals,
     dialect: Dialect,
@@ -44,7 +48,10 @@ impl Default for Interpreter {
 
 impl Interpreter {
     pub fn new() -> Interpreter {
-        Interpreter { globals: sandbox_globals(), dialect: sandbox_dialect() }
+        Interpreter {
+            globals: sandbox_globals(),
+            dialect: sandbox_dialect(),
+        }
     }
 
     /// Runs `source`, then calls `function` with `arguments` as keyword arguments.
@@ -77,7 +84,9 @@ impl Interpreter {
                 return Err(failure(error, &mut evaluator));
             }
             let Some(callee) = module.get(function) else {
-                return Err(SandboxError::MissingFunction { name: function.to_owned() });
+                return Err(SandboxError::MissingFunction {
+                    name: function.to_owned(),
+                });
             };
             let heap = module.heap();
             let mut keyword_arguments = Vec::with_capacity(arguments.len());
@@ -111,10 +120,15 @@ fn configure(evaluator: &mut Evaluator, budget: CallBudget) -> Result<(), Sandbo
     // The setters fail only when a limit is set twice or to zero, which `validate`
     // and this single call rule out; their errors are read as text because flowc
     // does not depend on anyhow.
-    let setting_failed =
-        |message: String| SandboxError::Worker { message: format!("could not set an interpreter limit: {message}") };
-    evaluator.set_max_callstack_size(MAX_CALL_DEPTH).map_err(|error| setting_failed(error.to_string()))?;
-    evaluator.set_max_tick_count(budget.max_steps).map_err(|error| setting_failed(error.to_string()))?;
+    let setting_failed = |message: String| SandboxError::Worker {
+        message: format!("could not set an interpreter limit: {message}"),
+    };
+    evaluator
+        .set_max_callstack_size(MAX_CALL_DEPTH)
+        .map_err(|error| setting_failed(error.to_string()))?;
+    evaluator
+        .set_max_tick_count(budget.max_steps)
+        .map_err(|error| setting_failed(error.to_string()))?;
     evaluator
         .set_max_heap_size(starlark_heap_limit(budget.max_memory_bytes))
         .map_err(|error| setting_failed(error.to_string()))?;
@@ -136,15 +150,19 @@ fn classify_failure(
     let message = error.without_diagnostic().to_string();
     if let ErrorKind::Other(_) = error.kind() {
         if deadline_passed && message.starts_with("Evaluation cancelled") {
-            return SandboxError::Timeout { seconds: budget.timeout.as_secs_f64() };
+            return SandboxError::Timeout {
+                seconds: budget.timeout.as_secs_f64(),
+            };
         }
         if message.starts_with("Heap memory limit") {
-            return SandboxError::MemoryLimit { bytes: budget.max_memory_bytes };
+            return SandboxError::MemoryLimit {
+                bytes: budget.max_memory_bytes,
+            };
         }
-        if message.starts_with("Execution duration limit")
-            && evaluator.get_total_tick_count() > budget.max_steps
-        {
-            return SandboxError::StepLimit { steps: budget.max_steps };
+        if message.starts_with("Execution duration limit") && evaluator.get_total_tick_count() > budget.max_steps {
+            return SandboxError::StepLimit {
+                steps: budget.max_steps,
+            };
         }
     }
     if let ErrorKind::StackOverflow(_) = error.kind() {
@@ -155,7 +173,9 @@ fn classify_failure(
             ),
         };
     }
-    SandboxError::Runtime { message: format!("{}{}", first_line(&message), location_suffix(&error)) }
+    SandboxError::Runtime {
+        message: format!("{}{}", first_line(&message), location_suffix(&error)),
+    }
 }
 
 /// ` (line 3)`, when starlark knows where the error happened.
@@ -173,12 +193,18 @@ fn first_line(message: &str) -> &str {
 fn syntax_error(error: &starlark::Error, source: &str) -> SandboxError {
     let line = error.span().map(|span| span.resolve_span().begin.line);
     let mut message = first_line(&error.without_diagnostic().to_string()).to_owned();
-    if let Some(hint) = line.and_then(|line| source.lines().nth(line)).and_then(python_feature_hint) {
+    if let Some(hint) = line
+        .and_then(|line| source.lines().nth(line))
+        .and_then(python_feature_hint)
+    {
         message.push_str(" (");
         message.push_str(hint);
         message.push(')');
     }
-    SandboxError::Syntax { message, line: line.map(|line| line as u32 + 1) }
+    SandboxError::Syntax {
+        message,
+        line: line.map(|line| line as u32 + 1),
+    }
 }
 
 /// Python features the language leaves out, recognised on the line a syntax error
@@ -211,7 +237,11 @@ mod tests {
     use super::*;
 
     fn budget() -> CallBudget {
-        CallBudget { max_steps: 1_000_000, max_memory_bytes: 512 * 1024 * 1024, timeout: Duration::from_secs(10) }
+        CallBudget {
+            max_steps: 1_000_000,
+            max_memory_bytes: 512 * 1024 * 1024,
+            timeout: Duration::from_secs(10),
+        }
     }
 
     fn call(source: &str, function: &str, arguments: JsonValue) -> Result<JsonValue, SandboxError> {
@@ -220,8 +250,15 @@ mod tests {
 
     /// On a thread with the worker's stack: a test thread's 2 MiB does not hold the
     /// deepest recursion the limits allow.
-    fn call_with_budget(source: &str, function: &str, arguments: JsonValue, budget: CallBudget) -> Result<JsonValue, SandboxError> {
-        let JsonValue::Object(arguments) = arguments else { panic!("arguments must be an object") };
+    fn call_with_budget(
+        source: &str,
+        function: &str,
+        arguments: JsonValue,
+        budget: CallBudget,
+    ) -> Result<JsonValue, SandboxError> {
+        let JsonValue::Object(arguments) = arguments else {
+            panic!("arguments must be an object")
+        };
         let (source, function) = (source.to_owned(), function.to_owned());
         std::thread::Builder::new()
             .stack_size(crate::sandbox::limits::INTERPRETER_STACK_BYTES)
@@ -234,12 +271,16 @@ mod tests {
     #[test]
     fn calls_the_named_function_with_keyword_arguments() {
         let source = "def run(numbers, factor):\n    return [n * factor for n in numbers]\n";
-        assert_eq!(call(source, "run", json!({"numbers": [1, 2.5], "factor": 2})).unwrap(), json!([2, 5.0]));
+        assert_eq!(
+            call(source, "run", json!({"numbers": [1, 2.5], "factor": 2})).unwrap(),
+            json!([2, 5.0])
+        );
     }
 
     #[test]
     fn pal_programs_run_as_in_python() {
-        let source = "def solution():\n    \"\"\"A docstring.\"\"\"\n    eggs = 16 - 3 - 4933828\n    return eggs * 2 / 4\n";
+        let source =
+            "def solution():\n    \"\"\"A docstring.\"\"\"\n    eggs = 16 - 3 - 4933828\n    return eggs * 2 / 4\n";
         assert_eq!(call(source, "solution", json!({})).unwrap(), json!(-2466907.5));
     }
 
@@ -257,13 +298,23 @@ mod tests {
     #[test]
     fn type_annotations_and_top_level_statements_parse() {
         let source = "RATE = 0.5\nTOTAL = 0\nfor i in range(3):\n    TOTAL += i\n\ndef run(price: float, items: list) -> float:\n    return price * RATE + TOTAL + len(items)\n";
-        assert_eq!(call(source, "run", json!({"price": 10, "items": [1, 2]})).unwrap(), json!(10.0));
+        assert_eq!(
+            call(source, "run", json!({"price": 10, "items": [1, 2]})).unwrap(),
+            json!(10.0)
+        );
     }
 
     #[test]
     fn syntax_errors_carry_the_line_and_a_hint() {
-        let error = call("def run():\n    x = 1\n    while x < 3:\n        x += 1\n    return x\n", "run", json!({})).unwrap_err();
-        let SandboxError::Syntax { line, message } = &error else { panic!("{error:?}") };
+        let error = call(
+            "def run():\n    x = 1\n    while x < 3:\n        x += 1\n    return x\n",
+            "run",
+            json!({}),
+        )
+        .unwrap_err();
+        let SandboxError::Syntax { line, message } = &error else {
+            panic!("{error:?}")
+        };
         assert_eq!(*line, Some(3));
         assert!(message.contains("`while` loops are not supported"), "{message}");
         let error = call("import math\ndef run():\n    return 1\n", "run", json!({})).unwrap_err();
@@ -273,7 +324,9 @@ mod tests {
     #[test]
     fn runtime_errors_say_what_and_where() {
         let error = call("def run():\n    x = 1\n    return x // 0\n", "run", json!({})).unwrap_err();
-        let SandboxError::Runtime { message } = &error else { panic!("{error:?}") };
+        let SandboxError::Runtime { message } = &error else {
+            panic!("{error:?}")
+        };
         assert!(message.contains("(line 3)"), "{message}");
     }
 
@@ -290,7 +343,9 @@ mod tests {
         let source = "def run():\n    for i in range(100000):\n        for j in range(100000):\n            pass\n";
         assert_eq!(
             call(source, "run", json!({})).unwrap_err(),
-            SandboxError::StepLimit { steps: budget().max_steps }
+            SandboxError::StepLimit {
+                steps: budget().max_steps
+            }
         );
     }
 
@@ -304,7 +359,11 @@ mod tests {
     #[test]
     fn the_deadline_stops_a_long_loop() {
         let source = "def run():\n    for i in range(100000):\n        for j in range(100000):\n            pass\n";
-        let budget = CallBudget { max_steps: u64::MAX / 2, timeout: Duration::from_millis(50), ..budget() };
+        let budget = CallBudget {
+            max_steps: u64::MAX / 2,
+            timeout: Duration::from_millis(50),
+            ..budget()
+        };
         assert_eq!(
             call_with_budget(source, "run", json!({}), budget).unwrap_err(),
             SandboxError::Timeout { seconds: 0.05 }
@@ -313,14 +372,19 @@ mod tests {
 
     #[test]
     fn print_is_accepted_and_discarded() {
-        assert_eq!(call("def run():\n    print('debug', 1)\n    return 2\n", "run", json!({})).unwrap(), json!(2));
+        assert_eq!(
+            call("def run():\n    print('debug', 1)\n    return 2\n", "run", json!({})).unwrap(),
+            json!(2)
+        );
     }
 
     #[test]
     fn calls_do_not_share_state() {
         let source = "SEEN = []\ndef run():\n    SEEN.append(1)\n    return len(SEEN)\n";
         let interpreter = Interpreter::new();
-        let JsonValue::Object(arguments) = json!({}) else { unreachable!() };
+        let JsonValue::Object(arguments) = json!({}) else {
+            unreachable!()
+        };
         for _ in 0..3 {
             assert_eq!(interpreter.call(source, "run", &arguments, budget()).unwrap(), json!(1));
         }

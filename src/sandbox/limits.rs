@@ -136,14 +136,9 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_bad_limits_are_refused() {
         assert_eq!(validate(&SandboxLimits::default()), Ok(()));
-        let mut limits = SandboxLimits::default();
-        limits.max_steps = 0;
-        assert!(validate(&limits).is_err());
-        let mut limits = SandboxLimits::default();
-        limits.max_memory_bytes = 1024;
-        assert!(validate(&limits).unwrap_err().contains("at least 128 MiB"));
-        let mut limits = SandboxLimits::default();
-        limits.timeout = Duration::ZERO;
-        assert!(validate(&limits).is_err());
+        assert!(validate(&SandboxLimits { max_steps: 0, ..SandboxLimits::default() }).is_err());
+        let tiny = SandboxLimits { max_memory_bytes: 1024, ..SandboxLimits::default() };
+        assert!(validate(&tiny).unwrap_err().contains("at least 128 MiB"));
+        assert!(validate(&SandboxLimits { timeout: Duration::ZERO, ..SandboxLimits::default() }).is_err());
     }
 }

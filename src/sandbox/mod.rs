@@ -122,7 +122,10 @@ struct SandboxShared {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Sandbox").field("limits", &self.shared.limits).finish_non_exhaustive()
+        formatter
+            .debug_struct("Sandbox")
+            .field("limits", &self.shared.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -133,7 +136,9 @@ impl Sandbox {
     pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         limits::validate(&config.limits).map_err(|message| SandboxError::Worker { message })?;
         if config.workers == 0 {
-            return Err(SandboxError::Worker { message: "a sandbox needs at least one worker".into() });
+            return Err(SandboxError::Worker {
+                message: "a sandbox needs at least one worker".into(),
+            });
         }
         let settings = WorkerSettings {
             program: config.worker_program,
@@ -141,7 +146,12 @@ impl Sandbox {
             max_memory_bytes: config.limits.max_memory_bytes,
         };
         let pool = WorkerPool::start(settings, config.workers)?;
-        Ok(Sandbox { shared: Arc::new(SandboxShared { pool, limits: config.limits }) })
+        Ok(Sandbox {
+            shared: Arc::new(SandboxShared {
+                pool,
+                limits: config.limits,
+            }),
+        })
     }
 
     /// The limits every call runs under.
@@ -168,13 +178,47 @@ impl Sandbox {
             max_steps: limits.max_steps,
             timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX).max(1),
         };
-        let mut request_line = serde_json::to_vec(&request)
-            .map_err(|error| SandboxError::UnsupportedValue { message: format!("the arguments cannot be sent: {error}") })?;
+        let mut request_line = serde_json::to_vec(&request).map_err(|error| SandboxError::UnsupportedValue {
+            message: format!("the arguments cannot be sent: {error}"),
+        })?;
         request_line.push(b'\n');
         let (reply, outcome) = oneshot::channel();
-        self.shared.pool.submit(Job { request_line, timeout: limits.timeout, reply })?;
-        outcome
-            .await
-            .map_err(|_| SandboxError::Worker { message: "a sandbox thread stopped before answering".into() })?
+        self.shared.pool.submit(Job {
+            request_line,
+            timeout: limits.timeout,
+            reply,
+        })?;
+        outcome.await.map_err(|_| SandboxError::Worker {
+            message: "a sandbox thread stopped before answering".into(),
+        })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sandbox_can_be_shared_across_tasks_and_threads() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        shareable::<Sandbox>();
+    }
+
+    #[test]
+    fn the_default_worker_is_this_executable_as_a_worker() {
+        let config = SandboxConfig::default();
+        assert_eq!(config.worker_program, std::env::current_exe().unwrap());
+        assert_eq!(config.worker_arguments, vec![WORKER_SUBCOMMAND.to_owned()]);
+        assert!(config.workers >= 1);
+        assert_eq!(config.limits, SandboxLimits::default());
+    }
+
+    #[test]
+    fn impossible_configurations_are_refused_before_any_worker_starts() {
+        let no_workers = SandboxConfig::for_worker_program("/nonexistent").with_workers(0);
+        assert!(Sandbox::new(no_workers).unwrap_err().to_string().contains("at least one worker"));
+        let no_steps = SandboxConfig::for_worker_program("/nonexistent")
+            .with_limits(SandboxLimits { max_steps: 0, ..SandboxLimits::default() });
+        assert!(Sandbox::new(no_steps).unwrap_err().to_string().contains("step limit"));
     }
 }

@@ -64,7 +64,9 @@ impl WorkerPool {
             std::thread::Builder::new()
                 .name(format!("sandbox-slot-{index}"))
                 .spawn(move || run_slot(&settings, &queue, started))
-                .map_err(|error| SandboxError::Worker { message: format!("could not start a sandbox thread: {error}") })?;
+                .map_err(|error| SandboxError::Worker {
+                    message: format!("could not start a sandbox thread: {error}"),
+                })?;
         }
         drop(started);
         // Every slot reports exactly once; on an error the pool is dropped on return,
@@ -77,9 +79,9 @@ impl WorkerPool {
 
     /// Queues a job; the outcome arrives on the job's reply channel.
     pub fn submit(&self, job: Job) -> Result<(), SandboxError> {
-        self.jobs
-            .send(job)
-            .map_err(|_| SandboxError::Worker { message: "the sandbox's worker threads have stopped".into() })
+        self.jobs.send(job).map_err(|_| SandboxError::Worker {
+            message: "the sandbox's worker threads have stopped".into(),
+        })
     }
 }
 
@@ -119,7 +121,11 @@ fn start_worker(settings: &WorkerSettings) -> Result<WorkerProcess, String> {
     WorkerProcess::start(&settings.program, &settings.arguments, settings.max_memory_bytes)
 }
 
-fn run_job(worker: &mut Option<WorkerProcess>, settings: &WorkerSettings, job: &Job) -> Result<JsonValue, SandboxError> {
+fn run_job(
+    worker: &mut Option<WorkerProcess>,
+    settings: &WorkerSettings,
+    job: &Job,
+) -> Result<JsonValue, SandboxError> {
     // A worker that died while idle is replaced before it gets work, so that its
     // death is not blamed on this call.
     if worker.as_mut().is_some_and(|process| !process.is_running()) {
@@ -153,13 +159,17 @@ fn run_job(worker: &mut Option<WorkerProcess>, settings: &WorkerSettings, job: &
                 // A worker that answers nonsense is not trusted with another call.
                 process.kill();
                 *worker = None;
-                Err(SandboxError::Worker { message: format!("the worker sent an unreadable response: {error}") })
+                Err(SandboxError::Worker {
+                    message: format!("the worker sent an unreadable response: {error}"),
+                })
             }
         },
         Err(ExchangeFailure::TimedOut) => {
             process.kill();
             *worker = None;
-            Err(SandboxError::Timeout { seconds: job.timeout.as_secs_f64() })
+            Err(SandboxError::Timeout {
+                seconds: job.timeout.as_secs_f64(),
+            })
         }
         Err(ExchangeFailure::TooLong) => {
             process.kill();

@@ -131,7 +131,11 @@ fn round_int_to_tens<'v>(number: Value<'v>, digits: u32, heap: Heap<'v>) -> star
         std::cmp::Ordering::Equal => quotient_is_odd,
         std::cmp::Ordering::Less => false,
     };
-    let rounded = if round_up { quotient.add(heap.alloc(1), heap)? } else { quotient };
+    let rounded = if round_up {
+        quotient.add(heap.alloc(1), heap)?
+    } else {
+        quotient
+    };
     rounded.mul(unit, heap)
 }
 
@@ -148,7 +152,11 @@ fn integral_float_to_int<'v>(float: f64, heap: Heap<'v>) -> starlark::Result<Val
     let exponent = ((bits >> 52) & 0x7ff) as i64 - 1075;
     let mantissa = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
     let magnitude = heap.alloc(mantissa as i64).left_shift(heap.alloc(exponent), heap)?;
-    if float < 0.0 { magnitude.minus(heap) } else { Ok(magnitude) }
+    if float < 0.0 {
+        magnitude.minus(heap)
+    } else {
+        Ok(magnitude)
+    }
 }
 
 /// CPython's `round(float, ndigits)`: write the float's exact decimal expansion,
@@ -168,7 +176,11 @@ pub fn round_float_to_decimals(float: f64, ndigits: i32) -> f64 {
     // 1,074 fractional digits hold any f64 exactly: formatting adds no rounding.
     let exact = format!("{:.1074}", float.abs());
     let (integer_part, fraction_part) = exact.split_once('.').unwrap_or((&exact, ""));
-    let digits: Vec<u8> = integer_part.bytes().chain(fraction_part.bytes()).map(|byte| byte - b'0').collect();
+    let digits: Vec<u8> = integer_part
+        .bytes()
+        .chain(fraction_part.bytes())
+        .map(|byte| byte - b'0')
+        .collect();
     // Keep the digits up to `ndigits` places after the point.
     let keep = integer_part.len() as i64 + ndigits as i64;
     let rounded_digits: Vec<u8> = if keep < 0 {
@@ -178,7 +190,9 @@ pub fn round_float_to_decimals(float: f64, ndigits: i32) -> f64 {
         let keep = keep as usize;
         let mut kept: Vec<u8> = digits[..keep].to_vec();
         let next = digits.get(keep).copied().unwrap_or(0);
-        let rest_is_zero = digits.get(keep + 1..).is_none_or(|rest| rest.iter().all(|&digit| digit == 0));
+        let rest_is_zero = digits
+            .get(keep + 1..)
+            .is_none_or(|rest| rest.iter().all(|&digit| digit == 0));
         let last_is_odd = kept.last().is_some_and(|&digit| digit % 2 == 1);
         let round_up = next > 5 || (next == 5 && (!rest_is_zero || last_is_odd));
         if round_up {
@@ -197,7 +211,11 @@ pub fn round_float_to_decimals(float: f64, ndigits: i32) -> f64 {
                 }
             }
         }
-        if kept.is_empty() { vec![0] } else { kept }
+        if kept.is_empty() {
+            vec![0]
+        } else {
+            kept
+        }
     };
     let text: String = rounded_digits.iter().map(|digit| char::from(b'0' + digit)).collect();
     // `digits × 10^-ndigits`, read with Rust's correctly rounded parser.
@@ -227,7 +245,7 @@ mod tests {
             (5.0, -1, 0.0),
             (15.0, -1, 20.0),
             (1.0 / 3.0, 5, 0.33333),
-            (123456789.987654321, 3, 123456789.988),
+            (123456789.98765433, 3, 123456789.988),
             (9.995, 2, 9.99),
             (99.5, 0, 100.0),
             (0.0001234, 5, 0.00012),

@@ -19,7 +19,10 @@
 //! last place off, and a sandbox whose results change on the way out would not be
 //! deterministic. [`ExactJson`] records every float's bits in the order it walks the
 //! value, and the receiver puts them back in the same order (objects are walked in
-//! their map's order on both sides, so the orders agree).
+//! their map's order on both sides, so the orders agree). In today's build starlark
+//! switches on serde_json's `arbitrary_precision` for the whole crate graph, under
+//! which numbers keep their text and read back exactly anyway; the bits keep the
+//! protocol exact whichever features serde_json ends up with.
 
 use std::borrow::Cow;
 
@@ -103,17 +106,12 @@ fn collect_float_bits(value: &JsonValue, bits: &mut Vec<u64>) {
     }
 }
 
-fn restore_float_bits(
-    value: &mut JsonValue,
-    bits: &mut impl Iterator<Item = u64>,
-) -> Result<(), String> {
+fn restore_float_bits(value: &mut JsonValue, bits: &mut impl Iterator<Item = u64>) -> Result<(), String> {
     match value {
         JsonValue::Number(number) if number.is_f64() => {
-            let exact = bits
-                .next()
-                .ok_or("a message carried fewer float bits than floats")?;
-            *number = Number::from_f64(f64::from_bits(exact))
-                .ok_or("a message carried the bits of a non-finite float")?;
+            let exact = bits.next().ok_or("a message carried fewer float bits than floats")?;
+            *number =
+                Number::from_f64(f64::from_bits(exact)).ok_or("a message carried the bits of a non-finite float")?;
         }
         JsonValue::Array(items) => {
             for item in items {
@@ -162,9 +160,15 @@ mod tests {
 
     #[test]
     fn mismatched_float_bits_are_an_error_not_a_wrong_number() {
-        let short = ExactJson { json: json!([1.5, 2.5]), float_bits: vec![1.5f64.to_bits()] };
+        let short = ExactJson {
+            json: json!([1.5, 2.5]),
+            float_bits: vec![1.5f64.to_bits()],
+        };
         assert!(short.into_json().is_err());
-        let long = ExactJson { json: json!(1.5), float_bits: vec![0, 0] };
+        let long = ExactJson {
+            json: json!(1.5),
+            float_bits: vec![0, 0],
+        };
         assert!(long.into_json().is_err());
     }
 }

@@ -18,11 +18,16 @@
 //! Refused on the way out, as [`SandboxError::UnsupportedValue`] with the reason:
 //!
 //! - **integers outside the 64-bit range.** Starlark's ints are arbitrary precision
-//!   and stay exact while the code runs; JSON numbers in flowc are i64, u64 or f64
-//!   (serde_json without `arbitrary_precision`). Turning such an int into a float
-//!   would round it silently, and into a string would change its type, so the call
-//!   fails instead and the message carries the exact digits. Code that wants a rounded
-//!   number can return `float(n)`, and code that wants the digits, `str(n)`.
+//!   and stay exact while the code runs; flowc's numbers are i64, u64 or f64.
+//!   Turning such an int into a float would round it silently, and into a string
+//!   would change its type, so the call fails instead and the message carries the
+//!   exact digits. Code that wants a rounded number can return `float(n)`, and code
+//!   that wants the digits, `str(n)`. (serde_json's `arbitrary_precision` feature,
+//!   which starlark happens to switch on for the whole build, could carry the digits
+//!   in a `Number`; flowc does not rely on it: every consumer of values would have to
+//!   expect numbers that fit no Rust type, and the build would silently change
+//!   meaning if starlark dropped the feature. The way *in* is exact either way: an
+//!   argument of any size that serde_json kept as digits becomes a big int.)
 //! - NaN and ±infinity (JSON has no form for them);
 //! - dicts with keys that are not strings (JSON object keys are strings; Python's
 //!   `json.dumps` would quietly turn `1` into `"1"`, which changes the key's type);
@@ -49,11 +54,7 @@ pub fn json_to_starlark<'v>(value: &JsonValue, heap: Heap<'v>) -> Result<Value<'
     json_to_starlark_at(value, heap, 0)
 }
 
-fn json_to_starlark_at<'v>(
-    value: &JsonValue,
-    heap: Heap<'v>,
-    depth: usize,
-) -> Result<Value<'v>, SandboxError> {
+fn json_to_starlark_at<'v>(value: &JsonValue, heap: Heap<'v>, depth: usize) -> Result<Value<'v>, SandboxError> {
     if depth > MAX_NESTING {
         return Err(SandboxError::UnsupportedValue {
             message: format!("an argument is nested more than {MAX_NESTING} levels deep"),
@@ -126,7 +127,11 @@ fn decimal_integer_to_starlark<'v>(text: &str, heap: Heap<'v>) -> Option<Value<'
         start = end;
         end += CHUNK;
     }
-    if negative { total.minus(heap).ok() } else { Some(total) }
+    if negative {
+        total.minus(heap).ok()
+    } else {
+        Some(total)
+    }
 }
 
 /// A starlark value as JSON, or the reason it has no JSON form.
@@ -263,7 +268,13 @@ mod tests {
     fn floats_of_a_million_and_more_keep_every_digit() {
         // starlark's str() of these is "1.23457e+06": reading values, not text,
         // keeps all 17 significant digits.
-        for float in [1234567.5f64, 3431580.0, 98765432.123456789, 1.0e22, 123456789012345680.0] {
+        for float in [
+            1234567.5f64,
+            3431580.0,
+            98765432.12345679,
+            1.0e22,
+            123456789012345680.0,
+        ] {
             let back = round_trip(&json!(float)).unwrap();
             assert_eq!(back.as_f64().unwrap().to_bits(), float.to_bits(), "{float}");
             assert!(back.is_f64(), "{float} must stay a float, not become an int");
@@ -293,15 +304,15 @@ mod tests {
     fn big_ints_are_refused_with_their_exact_digits() {
         // 2**64 is one past u64::MAX.
         let error = evaluate("18446744073709551615 + 1").unwrap_err();
-        assert!(
-            error.to_string().contains("18446744073709551616"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("18446744073709551616"), "{error}");
         assert!(matches!(error, SandboxError::UnsupportedValue { .. }));
         assert_eq!(evaluate("18446744073709551615").unwrap(), json!(u64::MAX));
         assert_eq!(evaluate("-9223372036854775808").unwrap(), json!(i64::MIN));
         // A big int made smaller again is an ordinary result.
-        assert_eq!(evaluate("(18446744073709551615 * 1000) // 1000").unwrap(), json!(u64::MAX));
+        assert_eq!(
+            evaluate("(18446744073709551615 * 1000) // 1000").unwrap(),
+            json!(u64::MAX)
+        );
         assert!(evaluate("-9223372036854775808 - 1").is_err());
     }
 
@@ -336,8 +347,14 @@ mod tests {
 
     #[test]
     fn integers_of_any_size_enter_exactly() {
-        for digits in ["-123456789012345678901234567890123456789", "18446744073709551616", "1000000000000000000", "7"] {
-            let repr = Module::with_temp_heap(|module| decimal_integer_to_starlark(digits, module.heap()).unwrap().to_repr());
+        for digits in [
+            "-123456789012345678901234567890123456789",
+            "18446744073709551616",
+            "1000000000000000000",
+            "7",
+        ] {
+            let repr =
+                Module::with_temp_heap(|module| decimal_integer_to_starlark(digits, module.heap()).unwrap().to_repr());
             assert_eq!(repr, digits);
         }
         // Through a JSON number: exact when serde_json keeps the digits (its
@@ -345,7 +362,7 @@ mod tests {
         // when it has already parsed them as one.
         let digits = "-123456789012345678901234567890123456789";
         let number: JsonValue = serde_json::from_str(digits).unwrap();
-        let keeps_digits = number.to_string() == digits;
+        let keeps_digits = number.to_string().as_str() == digits;
         let (kind, repr) = Module::with_temp_heap(|module| {
             let value = json_to_starlark(&number, module.heap()).unwrap();
             (value.get_type().to_owned(), value.to_repr())

@@ -77,7 +77,12 @@ fn serve_requests(max_memory_bytes: u64) -> Result<(), String> {
     let mut input = stdin.lock();
     let stdout = io::stdout();
     let mut output = stdout.lock();
-    send(&mut output, &WorkerReady { protocol: PROTOCOL_VERSION })?;
+    send(
+        &mut output,
+        &WorkerReady {
+            protocol: PROTOCOL_VERSION,
+        },
+    )?;
     let mut line = String::new();
     loop {
         line.clear();
@@ -96,11 +101,16 @@ fn serve_requests(max_memory_bytes: u64) -> Result<(), String> {
 }
 
 fn answer(interpreter: &Interpreter, line: &str, max_memory_bytes: u64) -> Result<JsonValue, SandboxError> {
-    let request: CallRequest = serde_json::from_str(line)
-        .map_err(|error| SandboxError::Worker { message: format!("the worker received a malformed request: {error}") })?;
+    let request: CallRequest = serde_json::from_str(line).map_err(|error| SandboxError::Worker {
+        message: format!("the worker received a malformed request: {error}"),
+    })?;
     let arguments = match request.arguments.into_json() {
         Ok(JsonValue::Object(arguments)) => arguments,
-        Ok(_) => return Err(SandboxError::Worker { message: "the arguments of a request were not an object".into() }),
+        Ok(_) => {
+            return Err(SandboxError::Worker {
+                message: "the arguments of a request were not an object".into(),
+            })
+        }
         Err(message) => return Err(SandboxError::Worker { message }),
     };
     let budget = CallBudget {
@@ -108,20 +118,29 @@ fn answer(interpreter: &Interpreter, line: &str, max_memory_bytes: u64) -> Resul
         max_memory_bytes,
         timeout: Duration::from_millis(request.timeout_ms),
     };
-    catch_unwind(AssertUnwindSafe(|| interpreter.call(&request.source, &request.function, &arguments, budget)))
-        .unwrap_or_else(|panic| {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|text| text.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".into());
-            // Starlark's own allocator panics (rather than aborting) when the
-            // memory limit refuses it more room.
-            if detail.contains("out of memory") || detail.contains("memory allocation") || detail.contains("capacity overflow") {
-                return Err(SandboxError::MemoryLimit { bytes: max_memory_bytes });
-            }
-            Err(SandboxError::Worker { message: format!("the interpreter failed on this code (internal error: {detail})") })
+    catch_unwind(AssertUnwindSafe(|| {
+        interpreter.call(&request.source, &request.function, &arguments, budget)
+    }))
+    .unwrap_or_else(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        // Starlark's own allocator panics (rather than aborting) when the
+        // memory limit refuses it more room.
+        if detail.contains("out of memory")
+            || detail.contains("memory allocation")
+            || detail.contains("capacity overflow")
+        {
+            return Err(SandboxError::MemoryLimit {
+                bytes: max_memory_bytes,
+            });
+        }
+        Err(SandboxError::Worker {
+            message: format!("the interpreter failed on this code (internal error: {detail})"),
         })
+    })
 }
 
 fn send(output: &mut impl Write, message: &impl serde::Serialize) -> Result<(), String> {

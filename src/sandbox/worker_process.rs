@@ -104,13 +104,18 @@ impl WorkerProcess {
     }
 
     fn handshake(&mut self, max_memory_bytes: u64) -> Result<(), String> {
-        let setup = WorkerSetup { protocol: PROTOCOL_VERSION, max_memory_bytes };
+        let setup = WorkerSetup {
+            protocol: PROTOCOL_VERSION,
+            max_memory_bytes,
+        };
         let mut line = serde_json::to_vec(&setup).map_err(|error| error.to_string())?;
         line.push(b'\n');
-        let reply = self.exchange(&line, Instant::now() + STARTUP_TIMEOUT, 64 * 1024).map_err(|failure| match failure {
-            ExchangeFailure::TimedOut => format!("it was not ready within {} s", STARTUP_TIMEOUT.as_secs()),
-            ExchangeFailure::TooLong | ExchangeFailure::Closed => "it exited or answered something else".to_owned(),
-        })?;
+        let reply = self
+            .exchange(&line, Instant::now() + STARTUP_TIMEOUT, 64 * 1024)
+            .map_err(|failure| match failure {
+                ExchangeFailure::TimedOut => format!("it was not ready within {} s", STARTUP_TIMEOUT.as_secs()),
+                ExchangeFailure::TooLong | ExchangeFailure::Closed => "it exited or answered something else".to_owned(),
+            })?;
         let ready: WorkerReady = serde_json::from_slice(&reply).map_err(|_| {
             format!(
                 "it answered `{}` instead of the sandbox handshake; is it a flowc binary?",
@@ -128,7 +133,12 @@ impl WorkerProcess {
 
     /// Writes `request` (one line, ending in `\n`) and reads one line back, waiting
     /// until `deadline` at most. The line comes back without its `\n`.
-    pub fn exchange(&mut self, request: &[u8], deadline: Instant, max_line_bytes: usize) -> Result<Vec<u8>, ExchangeFailure> {
+    pub fn exchange(
+        &mut self,
+        request: &[u8],
+        deadline: Instant,
+        max_line_bytes: usize,
+    ) -> Result<Vec<u8>, ExchangeFailure> {
         // A worker reads its requests whole before answering, and they are far
         // smaller than what it can take in, so the write does not wait on the worker.
         if self.stdin.write_all(request).and_then(|()| self.stdin.flush()).is_err() {
@@ -177,7 +187,10 @@ impl WorkerProcess {
     /// to stderr. Safe to call more than once.
     pub fn stop(&mut self) -> WorkerEnding {
         if self.stopped {
-            return WorkerEnding { status: None, stderr: String::new() };
+            return WorkerEnding {
+                status: None,
+                stderr: String::new(),
+            };
         }
         self.stopped = true;
         // A worker that is dying by itself (an abort) is given a moment to finish, so
@@ -228,7 +241,11 @@ fn wait_briefly(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 /// `poll(2)` on one descriptor: true when it is readable (or closed), false when
 /// `timeout` passed or a signal interrupted the wait.
 fn wait_until_readable(descriptor: i32, timeout: Duration) -> bool {
-    let mut target = libc::pollfd { fd: descriptor, events: libc::POLLIN, revents: 0 };
+    let mut target = libc::pollfd {
+        fd: descriptor,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // Round up so a wait of 0.4 ms does not become a busy loop of zero-length polls.
     let milliseconds = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
     // SAFETY: one valid pollfd, and its count.
@@ -284,7 +301,9 @@ pub fn describe_status(status: ExitStatus) -> String {
 pub fn death_as_error(ending: &WorkerEnding, max_memory_bytes: u64) -> SandboxError {
     let stderr = ending.stderr.as_str();
     if stderr.contains("memory allocation of") || stderr.contains("out of memory") {
-        return SandboxError::MemoryLimit { bytes: max_memory_bytes };
+        return SandboxError::MemoryLimit {
+            bytes: max_memory_bytes,
+        };
     }
     if stderr.contains("has overflowed its stack") {
         return SandboxError::Runtime {
@@ -296,7 +315,9 @@ pub fn death_as_error(ending: &WorkerEnding, max_memory_bytes: u64) -> SandboxEr
     let last_words = stderr.trim();
     if !last_words.is_empty() {
         let start = last_words.len().saturating_sub(500);
-        let start = (start..last_words.len()).find(|&index| last_words.is_char_boundary(index)).unwrap_or(0);
+        let start = (start..last_words.len())
+            .find(|&index| last_words.is_char_boundary(index))
+            .unwrap_or(0);
         message.push_str(&format!(": {}", &last_words[start..]));
     }
     SandboxError::Worker { message }
