@@ -728,6 +728,19 @@ dataset d jsonl("x")
     }
 
     #[test]
+    fn many_unclosed_braces_are_one_diagnostic_not_a_parser_that_gives_up() {
+        // Each unclosed brace once doubled the parse time, until pest's call limit
+        // made the parser give up on the whole file.
+        let mut text = String::from("workflow w(q: text) -> (a: text) {\n");
+        for index in 0..40 {
+            text.push_str(&format!("  node a{index} = llm(m) {{\n"));
+        }
+        let parsed = parse_source(&text);
+        assert_eq!(parsed.diagnostics.len(), 1, "{:#?}", parsed.diagnostics);
+        assert_eq!(parsed.diagnostics[0].message, "a `{` is never closed");
+    }
+
+    #[test]
     fn unterminated_string_is_its_own_code() {
         let parsed = parse_source("model m = gguf(\"a.gguf\") {\n  api_key = \"abc\n}\n");
         assert_eq!(parsed.diagnostics[0].code.id, "E0002", "{:#?}", parsed.diagnostics);
