@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-FLOWC_BINARY="${CARGO_TARGET_DIR:-target}/release/flowc" cargo bench --quiet --bench harness_overhead 2>/dev/null
+FLOWC_BINARY="${CARGO_TARGET_DIR:-target}/release/flowc" cargo bench --quiet --features in-process-models --bench harness_overhead 2>/dev/null

@@ -10,7 +10,7 @@ model_dir="${FLOWC_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flowc/models}"
 model="$model_dir/SmolLM2-135M-Instruct.Q4_1.gguf"
 [ -f "$model" ] || { echo "missing $model: run ./scripts/setup.sh" >&2; exit 2; }
 
-ours=$(RAYON_NUM_THREADS="$threads" cargo bench --quiet --bench student_throughput 2>/dev/null | tee /dev/stderr | tail -1)
+ours=$(RAYON_NUM_THREADS="$threads" cargo bench --quiet --features in-process-models --bench student_throughput 2>/dev/null | tee /dev/stderr | tail -1)
 
 theirs=$(python3 - "$model" "$threads" <<'PY'
 import sys, time
