@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::task::JoinSet;
 
-use super::plan_loading::{build_runtime, ensure_fresh, executor, read_plan, ExecutionOptions};
+use super::plan_loading::{build_runtime, executor, open_fresh_plan, read_json_lines, ExecutionOptions};
 use super::run::write_traces;
 use super::Outcome;
 use crate::plan::lock_file::{LockedEvaluation, LockedWorkflow};
@@ -58,22 +58,15 @@ struct EvalReport {
 }
 
 pub fn run(arguments: EvalArguments) -> Outcome {
-    let lock = match read_plan(&arguments.plan) {
+    let lock = match open_fresh_plan(&arguments.plan) {
         Ok(lock) => lock,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Outcome::UsageError;
-        }
+        Err(outcome) => return outcome,
     };
-    if let Err(message) = ensure_fresh(&lock, &arguments.plan) {
-        eprintln!("error: {message}");
-        return Outcome::Failure;
-    }
     let runtime = build_runtime();
     let result = runtime.block_on(async {
         let executor = executor(&lock, &arguments.plan, &arguments.execution).await?;
         let evaluation = evaluation_for(&executor.workflow, arguments.metric.as_deref())?;
-        let records = read_records(&arguments.data)?;
+        let records = read_json_lines(&arguments.data)?;
         let examples = records.iter().enumerate().map(|(index, record)| split_record(&executor.workflow, &evaluation, record).map_err(|message| format!("{}:{}: {message}", arguments.data.display(), index + 1))).collect::<Result<Vec<_>, _>>()?;
         Ok::<_, String>(evaluate(&executor, &evaluation, examples).await)
     });
@@ -170,19 +163,6 @@ fn standard_metric(name: &str) -> Option<(String, BTreeMap<String, crate::plan::
         }
     }
     None
-}
-
-fn read_records(path: &std::path::Path) -> Result<Vec<Map<String, Value>>, String> {
-    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(number, line)| match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(record)) => Ok(record),
-            Ok(_) => Err(format!("{}:{}: a record must be a JSON object", path.display(), number + 1)),
-            Err(error) => Err(format!("{}:{}: not JSON: {error}", path.display(), number + 1)),
-        })
-        .collect()
 }
 
 fn field(record: &Map<String, Value>, path: &str) -> Option<Value> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use tokio::task::JoinSet;
 
-use super::plan_loading::{build_runtime, ensure_fresh, executor, read_plan, ExecutionOptions};
+use super::plan_loading::{build_runtime, executor, open_fresh_plan, parse_json_object, read_json_lines, ExecutionOptions};
 use super::Outcome;
 use crate::runtime::trace::RunTrace;
 
@@ -28,17 +28,10 @@ pub fn run(arguments: RunArguments) -> Outcome {
             return Outcome::UsageError;
         }
     };
-    let lock = match read_plan(&arguments.plan) {
+    let lock = match open_fresh_plan(&arguments.plan) {
         Ok(lock) => lock,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Outcome::UsageError;
-        }
+        Err(outcome) => return outcome,
     };
-    if let Err(message) = ensure_fresh(&lock, &arguments.plan) {
-        eprintln!("error: {message}");
-        return Outcome::Failure;
-    }
     let runtime = build_runtime();
     let traces = runtime.block_on(async {
         let executor = executor(&lock, &arguments.plan, &arguments.execution).await?;
@@ -115,23 +108,9 @@ pub fn write_traces(path: &Path, traces: &[RunTrace]) -> std::io::Result<()> {
 }
 
 fn read_inputs(input: Option<&str>, inputs: Option<&Path>) -> Result<Vec<Map<String, Value>>, String> {
-    let parse = |line: &str, place: &str| -> Result<Map<String, Value>, String> {
-        match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(object)) => Ok(object),
-            Ok(other) => Err(format!("{place}: an input must be a JSON object of the workflow's inputs, not {other}")),
-            Err(error) => Err(format!("{place}: not JSON: {error}")),
-        }
-    };
     match (input, inputs) {
-        (Some(json), None) => Ok(vec![parse(json, "--input")?]),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-            text.lines()
-                .enumerate()
-                .filter(|(_, line)| !line.trim().is_empty())
-                .map(|(number, line)| parse(line, &format!("{}:{}", path.display(), number + 1)))
-                .collect()
-        }
+        (Some(json), None) => Ok(vec![parse_json_object(json, "--input")?]),
+        (None, Some(path)) => read_json_lines(path),
         _ => Err("give one of --input JSON or --inputs FILE.jsonl".into()),
     }
 }
