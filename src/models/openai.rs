@@ -126,7 +126,7 @@ impl OpenAiBackend {
                 let response_format = match style {
                     JsonSchemaStyle::StructuredOutputs => json!({
                         "type": "json_schema",
-                        "json_schema": { "name": JSON_SCHEMA_NAME, "schema": schema, "strict": true },
+                        "json_schema": { "name": JSON_SCHEMA_NAME, "schema": strict_top_level(schema), "strict": true },
                     }),
                     JsonSchemaStyle::JsonObjectWithSchema => json!({ "type": "json_object", "schema": schema }),
                 };
@@ -152,6 +152,40 @@ fn refuses_structured_outputs(status: u16, message: &str) -> bool {
     matches!(status, 400 | 422 | 500)
         && message.contains("json_object")
         && (message.contains("response_format") || message.contains("json_schema"))
+}
+
+/// The property a non-object schema is wrapped in for strict structured outputs.
+const WRAPPED_VALUE_PROPERTY: &str = "value";
+
+/// OpenAI's strict structured outputs take only an object at the top level; flowc's
+/// outputs may be a number, a list or an enum.
+fn needs_wrapping(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) != Some("object")
+}
+
+/// The schema as strict mode accepts it: `{value: schema}` when it is not an object.
+fn strict_top_level(schema: &Value) -> Value {
+    if needs_wrapping(schema) {
+        json!({
+            "type": "object",
+            "properties": { WRAPPED_VALUE_PROPERTY: schema },
+            "required": [WRAPPED_VALUE_PROPERTY],
+            "additionalProperties": false,
+        })
+    } else {
+        schema.clone()
+    }
+}
+
+/// The answer to a wrapped schema, unwrapped: `{"value": 42}` reads as `42`.
+fn unwrap_value(mut response: ChatResponse) -> Result<ChatResponse, ModelError> {
+    let answer: Value = serde_json::from_str(&response.text)
+        .map_err(|error| ModelError::BadResponse(format!("the structured answer is not JSON ({error}): {}", http::excerpt(&response.text, 200))))?;
+    let value = answer
+        .get(WRAPPED_VALUE_PROPERTY)
+        .ok_or_else(|| ModelError::BadResponse(format!("no `{WRAPPED_VALUE_PROPERTY}` in the structured answer: {}", http::excerpt(&response.text, 200))))?;
+    response.text = value.to_string();
+    Ok(response)
 }
 
 /// Reads `choices[0].message.content`, `usage`, and llama.cpp's `timings` when
@@ -206,7 +240,13 @@ impl ModelBackend for OpenAiBackend {
         // The refusal comes back as a 500 from llama-cpp-python: not retried, since
         // it is the same answer every time.
         match self.client.post_json_unless_refused(&self.chat_completions_url, &body, refuses_structured_outputs).await {
-            Ok(answer) => parse_chat_completion(&answer),
+            Ok(answer) => {
+                let response = parse_chat_completion(&answer)?;
+                match &request.constraint {
+                    OutputConstraint::JsonSchema { schema } if needs_wrapping(schema) => unwrap_value(response),
+                    _ => Ok(response),
+                }
+            }
             Err(ModelError::Http { status, message, .. }) if refuses_structured_outputs(status, &message) => {
                 let fallback_body = self.request_body(request, JsonSchemaStyle::JsonObjectWithSchema);
                 let answer = self.client.post_json(&self.chat_completions_url, &fallback_body).await?;
@@ -235,6 +275,18 @@ impl fmt::Debug for OpenAiBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_object_schemas_are_wrapped_for_strict_mode_and_unwrapped_from_answers() {
+        let number = json!({ "type": "number" });
+        assert!(needs_wrapping(&number));
+        assert_eq!(strict_top_level(&number)["properties"]["value"], number);
+        let object = json!({ "type": "object", "properties": {}, "required": [], "additionalProperties": false });
+        assert_eq!(strict_top_level(&object), object);
+        let response = ChatResponse { text: "{\"value\": [1, 2.5]}".into(), ..Default::default() };
+        assert_eq!(unwrap_value(response).unwrap().text, "[1,2.5]");
+        assert!(unwrap_value(ChatResponse { text: "{\"other\": 1}".into(), ..Default::default() }).is_err());
+    }
 
     #[test]
     fn a_refusal_of_json_schema_that_offers_json_object_triggers_the_fallback() {
