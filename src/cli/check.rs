@@ -56,6 +56,9 @@ pub fn run(paths: &[PathBuf], format: MessageFormat) -> Outcome {
             _ => writeln!(stderr, "checked {} {files_word}: {}, {}", files.len(), count(errors, "error"), count(warnings, "warning")),
         };
     }
+    // The process ends right after this: tearing the database down piece by piece
+    // (a fifth of the time of checking a 10,000-node file) would buy nothing.
+    std::mem::forget(database);
     if errors > 0 {
         Outcome::Failure
     } else {

@@ -2,7 +2,7 @@
 //! properties, references (the edges), types along edges, bindings, cycles, unused
 //! nodes and inputs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::analysis::{list_names, Checker};
 use super::anchor::SemanticDiagnostic;
@@ -21,6 +21,8 @@ const VOTES: [&str; 2] = ["majority", "median"];
 /// One use of a value, found in a template, a code input or a binding.
 struct Reference {
     from: Endpoint,
+    /// Position of the node read, `None` for inputs.
+    from_position: Option<usize>,
     /// Position of the reading node, `None` for bindings.
     to: Option<usize>,
     path: String,
@@ -38,6 +40,9 @@ struct WorkflowChecker<'c, 'db> {
     references: Vec<Reference>,
     /// A reference named nothing: which nodes and inputs are used is then unknown.
     unresolved_references: bool,
+    /// Models that nodes name and that resolved cleanly: another node naming one
+    /// needs no second look (that look reports nothing and reads the same queries).
+    resolved_models: HashSet<String>,
 }
 
 pub fn check_workflow(checker: &mut Checker, workflow: &WorkflowHir) -> WorkflowGraph {
@@ -50,6 +55,7 @@ pub fn check_workflow(checker: &mut Checker, workflow: &WorkflowHir) -> Workflow
         node_outputs: Vec::new(),
         references: Vec::new(),
         unresolved_references: false,
+        resolved_models: HashSet::new(),
     };
     this.check_signature();
     this.declare_nodes();
@@ -59,17 +65,21 @@ pub fn check_workflow(checker: &mut Checker, workflow: &WorkflowHir) -> Workflow
     }
     let bindings = this.check_bindings();
     let topological_order = this.check_graph(&bindings);
+    // Nothing reads the declared output types any more: the graph takes them.
+    for (graph_node, (output, _)) in graph_nodes.iter_mut().zip(std::mem::take(&mut this.node_outputs)) {
+        graph_node.output = output;
+    }
     WorkflowGraph {
         name: workflow.name.text.clone(),
         inputs: this.inputs.iter().map(|(name, ty)| (name.text.clone(), ty.clone())).collect(),
         outputs: this.outputs.iter().map(|(name, ty, _)| (name.text.clone(), ty.clone())).collect(),
         nodes: graph_nodes,
-        edges: this
-            .references
-            .iter()
+        // The checks are done: the references become the edges.
+        edges: std::mem::take(&mut this.references)
+            .into_iter()
             .filter_map(|reference| {
                 let to = reference.to?;
-                Some(GraphEdge { from: reference.from.clone(), to: workflow.nodes[to].name.text.clone(), path: reference.path.clone() })
+                Some(GraphEdge { from: reference.from, to: workflow.nodes[to].name.text.clone(), path: reference.path })
             })
             .collect(),
         bindings,
@@ -177,13 +187,16 @@ impl WorkflowChecker<'_, '_> {
             // that what it reads is not reported as unused.
             None => self.collect_references_loosely(position, node),
         }
-        GraphNode { name: node.name.text.clone(), kind, model, output: self.node_outputs[position].0.clone() }
+        // The output type is moved in by `check_workflow` once every reference is checked.
+        GraphNode { name: node.name.text.clone(), kind, model, output: Type::Error }
     }
 
     fn check_model_argument(&mut self, node: &NodeHir) -> Option<String> {
         match node.kind_arguments.as_deref() {
             Some([model]) => {
-                self.checker.resolve_item(model, ItemKind::Model);
+                if !self.resolved_models.contains(&model.text) && self.checker.resolve_item(model, ItemKind::Model).is_some() {
+                    self.resolved_models.insert(model.text.clone());
+                }
                 Some(model.text.clone())
             }
             Some([_, extra, ..]) => {
@@ -216,18 +229,22 @@ impl WorkflowChecker<'_, '_> {
             NodeKind::Consensus => known.extend(LLM_PROPERTIES.iter().chain(&CONSENSUS_PROPERTIES).chain(&DECODING_PARAMETERS)),
             NodeKind::Code => known.extend(CODE_PROPERTIES),
         }
-        let owner = format!("{} `{}` node", if kind == NodeKind::Llm { "an" } else { "a" }, kind.name());
-        let present = self.checker.check_keys(&node.properties, &known, &owner);
+        let owner = match kind {
+            NodeKind::Llm => "an `llm` node",
+            NodeKind::Consensus => "a `consensus` node",
+            NodeKind::Code => "a `code` node",
+        };
+        let present = self.checker.check_keys(&node.properties, &known, owner);
         let owner_anchor = node.name.anchor;
-        self.checker.require(&present, "output", &owner, owner_anchor, "output = text");
+        self.checker.require(&present, "output", owner, owner_anchor, "output = text");
         match kind {
-            NodeKind::Llm | NodeKind::Consensus => self.checker.require(&present, "prompt", &owner, owner_anchor, "prompt = \"{question}\""),
-            NodeKind::Code => self.checker.require(&present, "source", &owner, owner_anchor, "source = \"\"\"def run(): ...\"\"\""),
+            NodeKind::Llm | NodeKind::Consensus => self.checker.require(&present, "prompt", owner, owner_anchor, "prompt = \"{question}\""),
+            NodeKind::Code => self.checker.require(&present, "source", owner, owner_anchor, "source = \"\"\"def run(): ...\"\"\""),
         }
         if kind == NodeKind::Consensus {
-            self.checker.require(&present, "samples", &owner, owner_anchor, "samples = 5");
+            self.checker.require(&present, "samples", owner, owner_anchor, "samples = 5");
         }
-        let mut code_inputs: Vec<String> = Vec::new();
+        let mut code_inputs: Vec<&str> = Vec::new();
         for (key, property) in &present {
             match *key {
                 "output" => {
@@ -312,7 +329,7 @@ impl WorkflowChecker<'_, '_> {
     }
 
     /// `inputs { numbers: [number] = extract.quantities }`; returns the input names.
-    fn check_code_inputs(&mut self, position: usize, property: &PropertyHir) -> Vec<String> {
+    fn check_code_inputs<'h>(&mut self, position: usize, property: &'h PropertyHir) -> Vec<&'h str> {
         let block = match &property.value {
             PropertyValueHir::Block(block) => block,
             _ => {
@@ -320,7 +337,7 @@ impl WorkflowChecker<'_, '_> {
                 return Vec::new();
             }
         };
-        let mut names: Vec<(String, AnchorId)> = Vec::new();
+        let mut names: Vec<(&str, AnchorId)> = Vec::new();
         for entry in &block.entries {
             if let Some((_, first)) = names.iter().find(|(name, _)| *name == entry.key.text) {
                 let diagnostic = SemanticDiagnostic::new(&codes::DUPLICATE_PROPERTY, format!("the input `{}` is set twice", entry.key.text), self.checker.at(entry.key.anchor), "set again here")
@@ -329,7 +346,7 @@ impl WorkflowChecker<'_, '_> {
                 self.checker.report(diagnostic);
                 continue;
             }
-            names.push((entry.key.text.clone(), entry.key.anchor));
+            names.push((entry.key.text.as_str(), entry.key.anchor));
             let (declared, value) = match &entry.value {
                 PropertyValueHir::Typed { ty, value } => (Some(ty), value),
                 PropertyValueHir::Value(value) => (None, value),
@@ -348,104 +365,99 @@ impl WorkflowChecker<'_, '_> {
         names.into_iter().map(|(name, _)| name).collect()
     }
 
-    fn check_code_source(&mut self, property: &PropertyHir, inputs: &[String]) {
+    fn check_code_source(&mut self, property: &PropertyHir, inputs: &[&str]) {
         let Some(source) = self.checker.string_property(property) else { return };
         let anchor = property.value.as_value().map(|value| value.anchor).unwrap_or(property.anchor);
-        let signature = format!("def run({}):", inputs.join(", "));
+        let signature = || format!("def run({}):", inputs.join(", "));
         let Some(line) = source.value.lines().find(|line| line.starts_with("def run(")) else {
             self.checker.error(
                 &codes::INVALID_PROPERTY_VALUE,
                 "the code defines no `run` function",
                 anchor,
                 "no `def run(...)` here",
-                format!("define `{signature}` and return the node's output"),
+                format!("define `{}` and return the node's output", signature()),
             );
             return;
         };
-        let mut parameters: Vec<String> = line
+        let mut parameters: Vec<&str> = line
             .trim_start_matches("def run(")
             .split(')')
             .next()
             .unwrap_or("")
             .split(',')
-            .map(|parameter| parameter.split(['=', ':']).next().unwrap_or("").trim().to_string())
+            .map(|parameter| parameter.split(['=', ':']).next().unwrap_or("").trim())
             .filter(|parameter| !parameter.is_empty())
             .collect();
-        parameters.sort();
-        let mut expected: Vec<String> = inputs.to_vec();
-        expected.sort();
+        parameters.sort_unstable();
+        let mut expected: Vec<&str> = inputs.to_vec();
+        expected.sort_unstable();
         if parameters != expected {
             self.checker.error(
                 &codes::INVALID_PROPERTY_VALUE,
                 format!("`run` takes ({}), but the node's inputs are ({})", parameters.join(", "), expected.join(", ")),
                 anchor,
                 "parameters do not match the inputs",
-                format!("`run` receives each input by name: declare `{signature}`"),
+                format!("`run` receives each input by name: declare `{}`", signature()),
             );
         }
     }
 
-    /// Resolve a reference, check the type it delivers, and record the edge.
-    fn add_reference(&mut self, path: &PathHir, to: Option<usize>, expected: Option<(Type, AnchorId)>) -> Option<(Endpoint, Type)> {
-        let (from, ty) = self.resolve_reference(path)?;
-        // An unknown field was reported; the edge to the node is still real.
-        let Some(ty) = ty else {
-            self.references.push(Reference { from: from.clone(), to, path: path.dotted(), anchor: path.anchor });
-            return Some((from, Type::Error));
-        };
-        if let Some((expected, expected_anchor)) = expected {
-            if !ty.is_assignable_to(&expected) {
-                let diagnostic = SemanticDiagnostic::new(
-                    &codes::TYPE_MISMATCH,
-                    format!("`{}` is `{ty}`, but `{expected}` is expected", path.dotted()),
-                    self.checker.at(path.anchor),
-                    format!("this is `{ty}`"),
-                )
-                .with_secondary(self.checker.at(expected_anchor), format!("`{expected}` expected because of this"))
-                .with_help(type_mismatch_help(&ty, &expected));
-                self.checker.report(diagnostic);
-            }
-        }
-        self.references.push(Reference { from: from.clone(), to, path: path.dotted(), anchor: path.anchor });
-        Some((from, ty))
+    /// Resolve a reference, check the type it delivers, and record the edge. Returns
+    /// whether an edge was recorded (it is the last of `references`).
+    fn add_reference(&mut self, path: &PathHir, to: Option<usize>, expected: Option<(Type, AnchorId)>) -> bool {
+        let Some((from, from_position)) = self.resolve_reference(path, expected.as_ref()) else { return false };
+        self.references.push(Reference { from, from_position, to, path: path.dotted(), anchor: path.anchor });
+        true
     }
 
-    /// `None` when the first name is unknown; `Some((endpoint, None))` when a field is.
-    fn resolve_reference(&mut self, path: &PathHir) -> Option<(Endpoint, Option<Type>)> {
+    /// Where the last recorded reference reads from.
+    fn last_source(&self) -> Endpoint {
+        self.references.last().expect("a reference was just recorded").from.clone()
+    }
+
+    /// Where a reference reads from (the position is the node's, `None` for an input),
+    /// once the type it delivers is checked against `expected`; `None` when the first
+    /// name is unknown. An unknown field is reported, and the reference still reads
+    /// from its node.
+    fn resolve_reference(&mut self, path: &PathHir, expected: Option<&(Type, AnchorId)>) -> Option<(Endpoint, Option<usize>)> {
         let first = path.segments.first()?;
-        let (endpoint, mut ty, type_anchor) = if let Some((_, ty)) = self.inputs.iter().find(|(input, _)| input.text == first.text) {
-            (Endpoint::Input(first.text.clone()), ty.clone(), None)
-        } else if let Some(position) = self.node_positions.get(&first.text) {
-            let (ty, anchor) = self.node_outputs[*position].clone();
-            (Endpoint::Node(first.text.clone()), ty, anchor)
-        } else {
-            let candidates: Vec<&str> = self
-                .inputs
-                .iter()
-                .map(|(input, _)| input.text.as_str())
-                .chain(self.workflow.nodes.iter().map(|node| node.name.text.as_str()))
-                .collect();
-            let help = did_you_mean(&first.text, candidates.iter().copied(), "inputs and nodes").unwrap_or_else(|| match self.checker.scope.entries.get(&first.text) {
-                Some(item) => format!("`{}` is {}; references name an input or a node of this workflow", first.text, item.kind.describe()),
-                None => "a reference names an input of the workflow or one of its nodes".into(),
-            });
-            self.unresolved_references = true;
-            self.checker.error(
-                &codes::UNKNOWN_NAME,
-                format!("`{}` is not an input or node of `{}`", first.text, self.workflow.name.text),
-                first.anchor,
-                "unknown name",
-                help,
-            );
-            return None;
-        };
+        // The type is walked by reference: nothing is cloned.
+        let (endpoint, position, mut ty, type_anchor): (Endpoint, Option<usize>, &Type, Option<AnchorId>) =
+            if let Some((_, ty)) = self.inputs.iter().find(|(input, _)| input.text == first.text) {
+                (Endpoint::Input(first.text.clone()), None, ty, None)
+            } else if let Some(position) = self.node_positions.get(&first.text) {
+                let (ty, anchor) = &self.node_outputs[*position];
+                (Endpoint::Node(first.text.clone()), Some(*position), ty, *anchor)
+            } else {
+                let candidates: Vec<&str> = self
+                    .inputs
+                    .iter()
+                    .map(|(input, _)| input.text.as_str())
+                    .chain(self.workflow.nodes.iter().map(|node| node.name.text.as_str()))
+                    .collect();
+                let help = did_you_mean(&first.text, candidates.iter().copied(), "inputs and nodes").unwrap_or_else(|| match self.checker.scope.entries.get(&first.text) {
+                    Some(item) => format!("`{}` is {}; references name an input or a node of this workflow", first.text, item.kind.describe()),
+                    None => "a reference names an input of the workflow or one of its nodes".into(),
+                });
+                self.unresolved_references = true;
+                self.checker.error(
+                    &codes::UNKNOWN_NAME,
+                    format!("`{}` is not an input or node of `{}`", first.text, self.workflow.name.text),
+                    first.anchor,
+                    "unknown name",
+                    help,
+                );
+                return None;
+            };
         for (index, segment) in path.segments.iter().enumerate().skip(1) {
-            let owner = path.segments[..index].iter().map(|segment| segment.text.as_str()).collect::<Vec<_>>().join(".");
-            match &ty {
-                Type::Error => return Some((endpoint, Some(Type::Error))),
+            let owner = || path.segments[..index].iter().map(|segment| segment.text.as_str()).collect::<Vec<_>>().join(".");
+            match ty {
+                // Unknown (already reported): compatible with everything.
+                Type::Error => return Some((endpoint, position)),
                 Type::Json(fields) => match ty.field(&segment.text) {
-                    Some(field) => ty = field.clone(),
+                    Some(field) => ty = field,
                     None => {
+                        let owner = owner();
                         let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
                         let help = did_you_mean(&segment.text, names.iter().copied(), "fields").unwrap_or_else(|| format!("`{owner}` has the fields {}", list_names(&names)));
                         let mut diagnostic = SemanticDiagnostic::new(
@@ -459,10 +471,11 @@ impl WorkflowChecker<'_, '_> {
                             diagnostic = diagnostic.with_secondary(self.checker.at(anchor), format!("`{}` outputs this type", first.text));
                         }
                         self.checker.report(diagnostic);
-                        return Some((endpoint, None));
+                        return Some((endpoint, position));
                     }
                 },
                 other => {
+                    let owner = owner();
                     let mut diagnostic = SemanticDiagnostic::new(
                         &codes::UNKNOWN_FIELD,
                         format!("`{owner}` is `{other}`, which has no fields"),
@@ -474,11 +487,24 @@ impl WorkflowChecker<'_, '_> {
                         diagnostic = diagnostic.with_secondary(self.checker.at(anchor), format!("`{}` outputs this type", first.text));
                     }
                     self.checker.report(diagnostic);
-                    return Some((endpoint, None));
+                    return Some((endpoint, position));
                 }
             }
         }
-        Some((endpoint, Some(ty)))
+        if let Some((expected, expected_anchor)) = expected {
+            if !ty.is_assignable_to(expected) {
+                let diagnostic = SemanticDiagnostic::new(
+                    &codes::TYPE_MISMATCH,
+                    format!("`{}` is `{ty}`, but `{expected}` is expected", path.dotted()),
+                    self.checker.at(path.anchor),
+                    format!("this is `{ty}`"),
+                )
+                .with_secondary(self.checker.at(*expected_anchor), format!("`{expected}` expected because of this"))
+                .with_help(type_mismatch_help(ty, expected));
+                self.checker.report(diagnostic);
+            }
+        }
+        Some((endpoint, position))
     }
 
     fn check_bindings(&mut self) -> Vec<(String, Endpoint, String)> {
@@ -498,8 +524,8 @@ impl WorkflowChecker<'_, '_> {
                     help,
                 );
                 // What it reads is still used: do not also report it as unused.
-                if let Some((from, _)) = self.add_reference(&binding.target, None, None) {
-                    bindings.push((binding.output.text.clone(), from, binding.target.dotted()));
+                if self.add_reference(&binding.target, None, None) {
+                    bindings.push((binding.output.text.clone(), self.last_source(), binding.target.dotted()));
                 }
                 continue;
             };
@@ -508,14 +534,14 @@ impl WorkflowChecker<'_, '_> {
                     .with_secondary(self.checker.at(*first), "first bound here")
                     .with_help("an output has exactly one source; remove one binding");
                 self.checker.report(diagnostic);
-                if let Some((from, _)) = self.add_reference(&binding.target, None, None) {
-                    bindings.push((binding.output.text.clone(), from, binding.target.dotted()));
+                if self.add_reference(&binding.target, None, None) {
+                    bindings.push((binding.output.text.clone(), self.last_source(), binding.target.dotted()));
                 }
                 continue;
             }
             bound.push((binding.output.text.clone(), binding.output.anchor));
-            if let Some((from, _)) = self.add_reference(&binding.target, None, Some((output_type, type_anchor))) {
-                bindings.push((binding.output.text.clone(), from, binding.target.dotted()));
+            if self.add_reference(&binding.target, None, Some((output_type, type_anchor))) {
+                bindings.push((binding.output.text.clone(), self.last_source(), binding.target.dotted()));
             }
         }
         let unbound: Vec<(Name, AnchorId)> = self
@@ -543,8 +569,8 @@ impl WorkflowChecker<'_, '_> {
             .references
             .iter()
             .enumerate()
-            .filter_map(|(id, reference)| match (&reference.from, reference.to) {
-                (Endpoint::Node(from), Some(to)) => Some((self.node_positions[from], to, id)),
+            .filter_map(|(id, reference)| match (reference.from_position, reference.to) {
+                (Some(from), Some(to)) => Some((from, to, id)),
                 _ => None,
             })
             .collect();

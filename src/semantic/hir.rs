@@ -279,7 +279,14 @@ pub struct PathHir {
 
 impl PathHir {
     pub fn dotted(&self) -> String {
-        self.segments.iter().map(|segment| segment.text.as_str()).collect::<Vec<_>>().join(".")
+        let mut dotted = String::new();
+        for (index, segment) in self.segments.iter().enumerate() {
+            if index > 0 {
+                dotted.push('.');
+            }
+            dotted.push_str(&segment.text);
+        }
+        dotted
     }
 }
 

@@ -149,7 +149,7 @@ impl Lowerer {
         let name = self.name(&workflow.name);
         let inputs = workflow.inputs.iter().map(|param| self.param(param)).collect();
         let outputs = workflow.outputs.iter().map(|param| self.param(param)).collect();
-        let mut nodes = Vec::new();
+        let mut nodes = Vec::with_capacity(workflow.members.len());
         let mut bindings = Vec::new();
         for member in &workflow.members {
             match member {
@@ -239,9 +239,9 @@ impl Lowerer {
                 TemplatePart::Reference(reference) => TemplatePartHir::Reference(PathHir {
                     segments: reference
                         .segments
-                        .iter()
-                        .zip(&reference.segment_spans)
-                        .map(|(segment, span)| Name { text: segment.clone(), anchor: self.map.add(*span) })
+                        .into_iter()
+                        .zip(reference.segment_spans)
+                        .map(|(segment, span)| Name { text: segment, anchor: self.map.add(span) })
                         .collect(),
                     anchor: self.map.add(reference.span),
                 }),

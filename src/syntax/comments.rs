@@ -5,6 +5,7 @@
 //! spans. It knows just enough of the lexical syntax (strings) not to mistake `//`
 //! inside a string for a comment.
 
+use super::scan::position_of_any;
 use super::span::Span;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,8 +38,13 @@ pub fn collect_comments(text: &str) -> Vec<Comment> {
             b'"' => {
                 code_on_line = true;
                 index += 1;
-                while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
-                    index += if bytes[index] == b'\\' && index + 1 < bytes.len() && bytes[index + 1] != b'\n' { 2 } else { 1 };
+                loop {
+                    index = position_of_any(bytes, index, [b'"', b'\n', b'\\']);
+                    if index < bytes.len() && bytes[index] == b'\\' {
+                        index += if index + 1 < bytes.len() && bytes[index + 1] != b'\n' { 2 } else { 1 };
+                    } else {
+                        break;
+                    }
                 }
                 if index < bytes.len() && bytes[index] == b'"' {
                     index += 1;
@@ -56,8 +62,9 @@ pub fn collect_comments(text: &str) -> Vec<Comment> {
             }
             b' ' | b'\t' | b'\r' => index += 1,
             _ => {
+                // Code: nothing changes until a line break, a string or a `/`.
                 code_on_line = true;
-                index += 1;
+                index = position_of_any(bytes, index + 1, [b'\n', b'"', b'/']);
             }
         }
     }

@@ -8,6 +8,7 @@ pub mod comments;
 pub mod format;
 pub mod grammar;
 pub mod parse;
+mod scan;
 pub mod span;
 pub mod strings;
 pub mod template;

@@ -15,6 +15,7 @@ use pest::Parser;
 use super::ast::*;
 use super::comments::{collect_comments, Comment};
 use super::grammar::{FlowGrammar, Rule};
+use super::scan::position_of_any;
 use super::span::{clamp_to_char_boundary, Span};
 use super::strings::decode_escapes;
 use crate::diagnostics::codes;
@@ -61,26 +62,7 @@ pub fn parse_source(text: &str) -> ParsedFile {
         Some(start) => &text[..start],
         None => text,
     };
-    let items = match FlowGrammar::parse(Rule::file, parsed_text) {
-        Ok(mut pairs) => {
-            let file = pairs.next().expect("the file rule yields one pair");
-            builder.file(file)
-        }
-        Err(error) => {
-            // Only reachable through the call limit: the catch-all rules accept any text.
-            let offset = error_offset(&error);
-            builder.diagnostics.push(
-                SyntaxDiagnostic::new(
-                    &codes::SYNTAX_ERROR,
-                    "the parser gave up on this file",
-                    Span::empty_at(offset),
-                    "parsing stopped here",
-                )
-                .with_help("the file is too irregular to parse in reasonable time; check it around this point"),
-            );
-            Vec::new()
-        }
-    };
+    let items = builder.parse_with_pest(parsed_text);
     let mut diagnostics = builder.diagnostics;
     if let Some(start) = unclosed {
         // What the parser said about the cut-off end is a consequence, not news.
@@ -92,21 +74,25 @@ pub fn parse_source(text: &str) -> ParsedFile {
 }
 
 fn nesting_too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    for (offset, byte) in text.bytes().enumerate() {
-        match byte {
+    let mut offset = position_of_any(bytes, 0, BRACKETS);
+    while offset < bytes.len() {
+        match bytes[offset] {
             b'{' | b'[' | b'(' => {
                 depth += 1;
                 if depth > MAXIMUM_NESTING {
                     return Some(offset);
                 }
             }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
+            _ => depth = depth.saturating_sub(1),
         }
+        offset = position_of_any(bytes, offset + 1, BRACKETS);
     }
     None
 }
+
+const BRACKETS: [u8; 6] = [b'{', b'[', b'(', b'}', b']', b')'];
 
 fn error_offset(error: &pest::error::Error<Rule>) -> usize {
     match error.location {
@@ -129,6 +115,30 @@ enum RecoveryContext {
 }
 
 impl<'text> TreeBuilder<'text> {
+    /// The items pest reads in `text`, recovered regions reported.
+    fn parse_with_pest(&mut self, text: &'text str) -> Vec<Item> {
+        match FlowGrammar::parse(Rule::file, text) {
+            Ok(mut pairs) => {
+                let file = pairs.next().expect("the file rule yields one pair");
+                self.file(file)
+            }
+            Err(error) => {
+                // Only reachable through the call limit: the catch-all rules accept any text.
+                let offset = error_offset(&error);
+                self.diagnostics.push(
+                    SyntaxDiagnostic::new(
+                        &codes::SYNTAX_ERROR,
+                        "the parser gave up on this file",
+                        Span::empty_at(offset),
+                        "parsing stopped here",
+                    )
+                    .with_help("the file is too irregular to parse in reasonable time; check it around this point"),
+                );
+                Vec::new()
+            }
+        }
+    }
+
     fn file(&mut self, file: Pair<'text, Rule>) -> Vec<Item> {
         let mut items = Vec::new();
         for pair in file.into_inner() {
@@ -199,8 +209,9 @@ impl<'text> TreeBuilder<'text> {
         let outputs = self.params(inner.next().expect("workflow outputs"));
         let body = inner.next().expect("workflow body");
         let body_span = body.as_span().into();
-        let mut members = Vec::new();
-        for member in body.into_inner() {
+        let body = body.into_inner();
+        let mut members = Vec::with_capacity(body.len());
+        for member in body {
             match member.as_rule() {
                 Rule::recover_line => self.recovered(member, RecoveryContext::WorkflowMember),
                 Rule::workflow_member => {
@@ -220,12 +231,21 @@ impl<'text> TreeBuilder<'text> {
         let span = pair.as_span().into();
         let mut inner = pair.into_inner();
         let name = ident(inner.next().expect("node name"));
-        let kind_pair = inner.next().expect("node kind");
-        let has_parentheses = kind_pair.as_str().contains('(');
-        let mut kind_inner = kind_pair.into_inner();
-        let kind = ident(kind_inner.next().expect("kind name"));
-        let kind_arguments = has_parentheses.then(|| kind_inner.map(ident).collect());
-        let properties = self.property_block(inner.next().expect("node block"));
+        // The kind's name, then the names in its parentheses, then the block.
+        let kind = ident(inner.next().expect("kind name"));
+        let mut arguments = Vec::new();
+        let block = loop {
+            let next = inner.next().expect("node block");
+            if next.as_rule() == Rule::property_block {
+                break next;
+            }
+            arguments.push(ident(next));
+        };
+        // `llm()` has arguments (none), `code` has none at all: look for the parenthesis
+        // between the kind and the block.
+        let has_parentheses = self.text[kind.span.start..block.as_span().start()].contains('(');
+        let kind_arguments = has_parentheses.then_some(arguments);
+        let properties = self.property_block(block);
         NodeDecl { name, kind, kind_arguments, properties, span }
     }
 
@@ -254,8 +274,9 @@ impl<'text> TreeBuilder<'text> {
 
     fn property_block(&mut self, pair: Pair<'text, Rule>) -> PropertyBlock {
         let span = pair.as_span().into();
-        let mut properties = Vec::new();
-        for property in pair.into_inner() {
+        let inner = pair.into_inner();
+        let mut properties = Vec::with_capacity(inner.len());
+        for property in inner {
             match property.as_rule() {
                 Rule::recover_line => self.recovered(property, RecoveryContext::Property),
                 Rule::property => properties.push(self.property(property)),
@@ -267,20 +288,26 @@ impl<'text> TreeBuilder<'text> {
 
     fn property(&mut self, pair: Pair<'text, Rule>) -> Property {
         let span: Span = pair.as_span().into();
-        let form = pair.into_inner().next().expect("property form");
-        let rule = form.as_rule();
-        let mut inner = form.into_inner();
-        let key_pair = inner.next().expect("property key");
-        let key = ident_like(key_pair);
-        let value = match rule {
-            Rule::output_property => PropertyValue::Type(self.type_expr(inner.next().expect("type"))),
-            Rule::typed_property => {
-                let ty = self.type_expr(inner.next().expect("type"));
-                let value = self.value(inner.next().expect("value"));
-                PropertyValue::Typed { ty, value }
-            }
-            Rule::block_property => PropertyValue::Block(self.property_block(inner.next().expect("block"))),
-            _ => PropertyValue::Value(self.value(inner.next().expect("value"))),
+        let mut inner = pair.into_inner();
+        let first = inner.next().expect("property form");
+        // `output = <type>` is the `output` keyword and a type; the other forms are a key
+        // followed by a type and a value (`key: type = value`), a block, or a value.
+        let (key, value) = if first.as_rule() == Rule::output_keyword {
+            let key = ident_like(first);
+            (key, PropertyValue::Type(self.type_expr(inner.next().expect("type"))))
+        } else {
+            let key = ident_like(first);
+            let next = inner.next().expect("property value");
+            let value = match next.as_rule() {
+                Rule::type_expr => {
+                    let ty = self.type_expr(next);
+                    let value = self.value(inner.next().expect("value"));
+                    PropertyValue::Typed { ty, value }
+                }
+                Rule::property_block => PropertyValue::Block(self.property_block(next)),
+                _ => PropertyValue::Value(self.value(next)),
+            };
+            (key, value)
         };
         // The pair's text may run on over a trailing comma and comments; the property
         // ends where its value (or type, or block) ends.
@@ -328,72 +355,31 @@ impl<'text> TreeBuilder<'text> {
     }
 
     fn string(&mut self, pair: Pair<'text, Rule>) -> StringLiteral {
-        let span: Span = pair.as_span().into();
         let multiline = pair.as_rule() == Rule::multiline_string;
-        let content = pair.into_inner().next().expect("string content");
-        let literal = StringLiteral {
-            raw: content.as_str().to_string(),
-            content_start: content.as_span().start(),
-            multiline,
-            span,
-        };
-        if !multiline {
-            for escape in decode_escapes(&literal.raw, literal.content_start).1 {
-                self.diagnostics.push(
-                    SyntaxDiagnostic::new(
-                        &codes::INVALID_ESCAPE,
-                        format!("unknown escape sequence `{}`", escape.sequence),
-                        escape.span,
-                        "not an escape flowc knows",
-                    )
-                    .with_help(r#"use one of \n \t \r \\ \" \0, or a """multi-line string""" where backslashes are plain text"#),
-                );
-            }
-        }
-        literal
+        string_literal(self.text, pair.as_span().into(), multiline, &mut self.diagnostics)
     }
 
     fn number(&mut self, pair: Pair<'text, Rule>) -> NumberLiteral {
-        let literal = NumberLiteral { text: pair.as_str().to_string(), span: pair.as_span().into() };
-        let is_integer = !literal.text.contains(['.', 'e', 'E']);
-        let representable = if is_integer {
-            literal.text.parse::<i64>().is_ok()
-        } else {
-            literal.text.parse::<f64>().map(f64::is_finite).unwrap_or(false)
-        };
-        if !representable {
-            self.diagnostics.push(
-                SyntaxDiagnostic::new(
-                    &codes::INVALID_NUMBER,
-                    format!("the number `{}` is out of range", literal.text),
-                    literal.span,
-                    if is_integer { "does not fit in a 64-bit integer" } else { "not a finite number" },
-                )
-                .with_help("write a smaller number, or a string if it is data rather than a setting"),
-            );
-        }
-        literal
+        number_literal(self.text, pair.as_span().into(), &mut self.diagnostics)
     }
 
     fn type_expr(&mut self, pair: Pair<'text, Rule>) -> TypeExpr {
         let span = pair.as_span().into();
         let inner = pair.into_inner().next().expect("type form");
         let kind = match inner.as_rule() {
-            Rule::named_type => TypeExprKind::Named(ident(inner.into_inner().next().expect("type name"))),
+            Rule::ident => TypeExprKind::Named(ident(inner)),
             Rule::list_type => TypeExprKind::List(Box::new(self.type_expr(inner.into_inner().next().expect("element")))),
-            Rule::json_type => TypeExprKind::Json(
-                inner
-                    .into_inner()
-                    .filter(|field| field.as_rule() == Rule::json_field)
-                    .map(|field| {
-                        let span = field.as_span().into();
-                        let mut parts = field.into_inner();
-                        let name = ident(parts.next().expect("field name"));
-                        let ty = self.type_expr(parts.next().expect("field type"));
-                        JsonField { name, ty, span }
-                    })
-                    .collect(),
-            ),
+            Rule::json_type => {
+                // After the keyword, each field is a name followed by its type.
+                let mut parts = inner.into_inner().filter(|part| part.as_rule() != Rule::json_keyword);
+                let mut fields = Vec::new();
+                while let Some(name) = parts.next() {
+                    let name = ident(name);
+                    let ty = self.type_expr(parts.next().expect("field type"));
+                    fields.push(JsonField { span: Span::new(name.span.start, ty.span.end), name, ty });
+                }
+                TypeExprKind::Json(fields)
+            }
             Rule::enum_type => TypeExprKind::Enum(
                 inner
                     .into_inner()
@@ -430,6 +416,52 @@ fn ident_like(pair: Pair<'_, Rule>) -> Ident {
 fn path(pair: Pair<'_, Rule>) -> PathExpr {
     let span = pair.as_span().into();
     PathExpr { segments: pair.into_inner().map(ident).collect(), span }
+}
+
+/// The string literal at `span` (quotes included), reporting its bad escapes.
+pub(super) fn string_literal(text: &str, span: Span, multiline: bool, diagnostics: &mut Vec<SyntaxDiagnostic>) -> StringLiteral {
+    // The content is what lies between the quotes.
+    let quotes = if multiline { 3 } else { 1 };
+    let content_start = span.start + quotes;
+    let literal = StringLiteral { raw: text[content_start..span.end - quotes].to_string(), content_start, multiline, span };
+    // Only a backslash can start a bad escape.
+    if !multiline && literal.raw.contains('\\') {
+        for escape in decode_escapes(&literal.raw, literal.content_start).1 {
+            diagnostics.push(
+                SyntaxDiagnostic::new(
+                    &codes::INVALID_ESCAPE,
+                    format!("unknown escape sequence `{}`", escape.sequence),
+                    escape.span,
+                    "not an escape flowc knows",
+                )
+                .with_help(r#"use one of \n \t \r \\ \" \0, or a """multi-line string""" where backslashes are plain text"#),
+            );
+        }
+    }
+    literal
+}
+
+/// The number literal at `span`, reporting it when it is out of range.
+pub(super) fn number_literal(text: &str, span: Span, diagnostics: &mut Vec<SyntaxDiagnostic>) -> NumberLiteral {
+    let literal = NumberLiteral { text: text[span.range()].to_string(), span };
+    let is_integer = !literal.text.contains(['.', 'e', 'E']);
+    let representable = if is_integer {
+        literal.text.parse::<i64>().is_ok()
+    } else {
+        literal.text.parse::<f64>().map(f64::is_finite).unwrap_or(false)
+    };
+    if !representable {
+        diagnostics.push(
+            SyntaxDiagnostic::new(
+                &codes::INVALID_NUMBER,
+                format!("the number `{}` is out of range", literal.text),
+                literal.span,
+                if is_integer { "does not fit in a 64-bit integer" } else { "not a finite number" },
+            )
+            .with_help("write a smaller number, or a string if it is data rather than a setting"),
+        );
+    }
+    literal
 }
 
 fn explain_recovered_region(text: &str, region: Span, context: RecoveryContext) -> SyntaxDiagnostic {
@@ -574,7 +606,8 @@ fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// The offset of a `"""` that is never closed, outside comments and one-line strings.
 fn unclosed_triple_quote(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
-    let mut index = 0;
+    // Only a `/` or a `"` can start something; the bytes between are skipped in bulk.
+    let mut index = position_of_any(bytes, 0, [b'/', b'"']);
     while index < bytes.len() {
         if bytes[index..].starts_with(b"//") {
             index += bytes[index..].iter().position(|byte| *byte == b'\n').unwrap_or(bytes.len() - index);
@@ -585,13 +618,19 @@ fn unclosed_triple_quote(text: &str) -> Option<usize> {
             }
         } else if bytes[index] == b'"' {
             index += 1;
-            while index < bytes.len() && bytes[index] != b'"' && bytes[index] != b'\n' {
-                index += if bytes[index] == b'\\' { 2 } else { 1 };
+            loop {
+                index = position_of_any(bytes, index, [b'"', b'\n', b'\\']);
+                if index < bytes.len() && bytes[index] == b'\\' {
+                    index += 2;
+                } else {
+                    break;
+                }
             }
             index += 1;
         } else {
             index += 1;
         }
+        index = position_of_any(bytes, index, [b'/', b'"']);
     }
     None
 }
@@ -659,6 +698,8 @@ fn expected_from(error: &pest::error::Error<Rule>) -> Vec<String> {
     tokens
 }
 
+/// How an expected rule is named in messages. Silent rules (`_{ ... }`) never reach
+/// pest's reports, so they need no name here.
 fn describe_rule(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::import_decl => "`import`",
@@ -674,18 +715,14 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::number => "a number",
         Rule::boolean => "`true` or `false`",
         Rule::value | Rule::list | Rule::object | Rule::call | Rule::field_path => "a value",
-        Rule::type_expr | Rule::named_type | Rule::list_type | Rule::json_type | Rule::enum_type => "a type",
+        Rule::type_expr | Rule::list_type | Rule::json_type | Rule::enum_type => "a type",
         Rule::json_keyword | Rule::enum_keyword => "a type",
-        Rule::json_field => "a field (`name: type`)",
         Rule::param => "a parameter (`name: type`)",
         Rule::param_list => "`(`",
         Rule::property_block | Rule::workflow_body => "`{`",
-        Rule::property | Rule::plain_property | Rule::typed_property | Rule::block_property | Rule::output_property => {
-            "a property"
-        }
+        Rule::property => "a property",
         Rule::node_decl => "`node`",
         Rule::binding => "an output binding",
-        Rule::node_kind => "a node kind such as `llm(model)`",
         Rule::argument => "an argument",
         Rule::EOI => "end of file",
         _ => return None,

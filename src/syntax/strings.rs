@@ -17,21 +17,21 @@ pub struct InvalidEscape {
 pub fn decode_escapes(raw: &str, content_start: usize) -> (String, Vec<InvalidEscape>) {
     let mut value = String::with_capacity(raw.len());
     let mut errors = Vec::new();
-    let mut characters = raw.char_indices().peekable();
-    while let Some((offset, character)) = characters.next() {
-        if character != '\\' {
-            value.push(character);
-            continue;
-        }
-        match characters.next() {
-            Some((_, 'n')) => value.push('\n'),
-            Some((_, 't')) => value.push('\t'),
-            Some((_, 'r')) => value.push('\r'),
-            Some((_, '\\')) => value.push('\\'),
-            Some((_, '"')) => value.push('"'),
-            Some((_, '0')) => value.push('\0'),
-            Some((escape_offset, other)) => {
-                let end = escape_offset + other.len_utf8();
+    // Text between backslashes is copied a run at a time (most strings have none).
+    let mut copied_up_to = 0;
+    while let Some(found) = raw[copied_up_to..].find('\\') {
+        let offset = copied_up_to + found;
+        value.push_str(&raw[copied_up_to..offset]);
+        let escaped = raw[offset + 1..].chars().next();
+        match escaped {
+            Some('n') => value.push('\n'),
+            Some('t') => value.push('\t'),
+            Some('r') => value.push('\r'),
+            Some('\\') => value.push('\\'),
+            Some('"') => value.push('"'),
+            Some('0') => value.push('\0'),
+            Some(other) => {
+                let end = offset + 1 + other.len_utf8();
                 errors.push(InvalidEscape {
                     span: Span::new(content_start + offset, content_start + end),
                     sequence: raw[offset..end].to_string(),
@@ -43,7 +43,9 @@ pub fn decode_escapes(raw: &str, content_start: usize) -> (String, Vec<InvalidEs
                 sequence: "\\".to_string(),
             }),
         }
+        copied_up_to = offset + 1 + escaped.map_or(0, char::len_utf8);
     }
+    value.push_str(&raw[copied_up_to..]);
     (value, errors)
 }
 
@@ -69,11 +71,15 @@ impl Dedent {
 
     /// Dedent a whole multi-line string.
     pub fn apply(&self, raw: &str) -> String {
-        trim_multiline_ends(raw)
-            .split('\n')
-            .map(|line| strip_indentation(line, self.indentation))
-            .collect::<Vec<_>>()
-            .join("\n")
+        let body = trim_multiline_ends(raw);
+        let mut dedented = String::with_capacity(body.len());
+        for (index, line) in body.split('\n').enumerate() {
+            if index > 0 {
+                dedented.push('\n');
+            }
+            dedented.push_str(strip_indentation(line, self.indentation));
+        }
+        dedented
     }
 }
 

@@ -6,6 +6,7 @@
 //! these references, as a build system infers dependencies.
 
 use super::ast::StringLiteral;
+use super::scan::position_of_any;
 use super::span::Span;
 use super::strings::{decode_escapes, Dedent};
 
@@ -46,6 +47,16 @@ pub fn parse_template(literal: &StringLiteral) -> (Vec<TemplatePart>, Vec<Templa
     let flush_raw = |from: usize, to: usize, pending: &mut String| {
         pending.push_str(&raw[from..to]);
     };
+    // The pending text followed by `raw[from..to]`, leaving nothing pending (copied
+    // once when nothing is pending, which is the usual case).
+    let take_text = |from: usize, to: usize, pending: &mut String| -> String {
+        if pending.is_empty() {
+            raw[from..to].to_string()
+        } else {
+            pending.push_str(&raw[from..to]);
+            std::mem::take(pending)
+        }
+    };
 
     while index < bytes.len() {
         match bytes[index] {
@@ -62,15 +73,15 @@ pub fn parse_template(literal: &StringLiteral) -> (Vec<TemplatePart>, Vec<Templa
             b'\\' if !literal.multiline => index += 2,
             b'{' if bytes.get(index + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') => {
                 let open = index;
-                let close = raw[open + 1..].find(['}', '\n', '"', '{']).map(|offset| open + 1 + offset);
+                let close = Some(position_of_any(bytes, open + 1, [b'}', b'\n', b'"', b'{'])).filter(|close| *close < bytes.len());
                 match close {
                     Some(close) if bytes[close] == b'}' => {
                         let inner = &raw[open + 1..close];
                         match split_reference(inner, base + open + 1) {
                             Some((segments, segment_spans)) => {
-                                flush_raw(text_start, open, &mut pending_text);
-                                if !pending_text.is_empty() {
-                                    parts.push(TemplatePart::Text(std::mem::take(&mut pending_text)));
+                                let text = take_text(text_start, open, &mut pending_text);
+                                if !text.is_empty() {
+                                    parts.push(TemplatePart::Text(text));
                                 }
                                 parts.push(TemplatePart::Reference(TemplateReference {
                                     segments,
@@ -101,25 +112,31 @@ pub fn parse_template(literal: &StringLiteral) -> (Vec<TemplatePart>, Vec<Templa
                     }
                 }
             }
-            _ => index += 1,
+            _ => {
+                // Nothing happens until the next brace or backslash.
+                index += 1;
+                index += bytes[index..].iter().position(|byte| matches!(byte, b'{' | b'}' | b'\\')).unwrap_or(bytes.len() - index);
+            }
         }
     }
-    flush_raw(text_start, raw.len(), &mut pending_text);
-    if !pending_text.is_empty() {
-        parts.push(TemplatePart::Text(pending_text));
+    let text = take_text(text_start, raw.len(), &mut pending_text);
+    if !text.is_empty() {
+        parts.push(TemplatePart::Text(text));
     }
 
-    // Decode each literal run exactly as a plain string of the same kind would be.
-    for part in &mut parts {
-        if let TemplatePart::Text(text) = part {
-            *text = match dedent {
-                Some(_) => text.clone(),
-                None => decode_escapes(text, 0).0,
-            };
+    // Decode each literal run exactly as a plain string of the same kind would be
+    // (multi-line strings are raw; a run without a backslash decodes to itself).
+    match dedent {
+        Some(dedent) => dedent_parts(&mut parts, raw, dedent),
+        None => {
+            for part in &mut parts {
+                if let TemplatePart::Text(text) = part {
+                    if text.contains('\\') {
+                        *text = decode_escapes(text, 0).0;
+                    }
+                }
+            }
         }
-    }
-    if let Some(dedent) = dedent {
-        dedent_parts(&mut parts, raw, dedent);
     }
     (parts, errors)
 }
