@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::paths::collect_flow_files;
+use super::paths::{collect_flow_files, write_atomically};
 use super::Outcome;
 use crate::syntax::format::{format_source, FormatError};
 
@@ -52,11 +52,4 @@ pub fn run(paths: &[PathBuf], check: bool) -> Outcome {
     } else {
         Outcome::Success
     }
-}
-
-/// Write beside the file and rename over it, so an interrupted write loses nothing.
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let temporary = path.with_extension("flow.fmt-tmp");
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path)
 }

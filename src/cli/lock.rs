@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::paths::write_atomically;
 use super::terminal::stderr_render_options;
 use super::Outcome;
 use crate::diagnostics::render::render_human;
@@ -46,10 +47,4 @@ pub fn run(path: &Path, output: Option<&Path>) -> Outcome {
     let nodes: usize = lock.workflows.iter().map(|workflow| workflow.nodes.len()).sum();
     eprintln!("wrote {} ({} workflow(s), {nodes} node(s))", lock_path.display(), lock.workflows.len());
     Outcome::Success
-}
-
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let temporary = path.with_extension("lock.tmp");
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path)
 }

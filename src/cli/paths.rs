@@ -35,3 +35,13 @@ fn walk(folder: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Write beside the file and rename over it, so an interrupted write never leaves a
+/// half-written file where the user's (or the plan's) was.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut temporary_name = path.file_name().unwrap_or_default().to_os_string();
+    temporary_name.push(".flowc-tmp");
+    let temporary = path.with_file_name(temporary_name);
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}
