@@ -92,13 +92,18 @@ impl PlanBuilder<'_> {
 
         let mut node_fingerprints: BTreeMap<String, String> = BTreeMap::new();
         let mut nodes_by_name: BTreeMap<String, LockedNode> = BTreeMap::new();
+        // Indexed once: a plan of n nodes must not scan every node and edge n times.
+        let declarations: std::collections::HashMap<&str, &NodeHir> = workflow.nodes.iter().map(|node| (node.name.text.as_str(), node)).collect();
+        let outputs: std::collections::HashMap<&str, &Type> = graph.nodes.iter().map(|node| (node.name.as_str(), &node.output)).collect();
+        let mut reads_by_node: std::collections::HashMap<&str, std::collections::BTreeSet<String>> = std::collections::HashMap::new();
+        for edge in &graph.edges {
+            reads_by_node.entry(edge.to.as_str()).or_default().insert(edge.from.name().to_string());
+        }
         for name in &order {
-            let node = workflow.nodes.iter().find(|node| &node.name.text == name).expect("ordered nodes exist");
-            let graph_node = graph.nodes.iter().find(|graph_node| &graph_node.name == name).expect("graph has the node");
-            let mut reads: Vec<String> = graph.edges.iter().filter(|edge| &edge.to == name).map(|edge| edge.from.name().to_string()).collect();
-            reads.sort();
-            reads.dedup();
-            let locked = self.node(node, graph_node.output.clone(), reads, &node_fingerprints)?;
+            let node = declarations[name.as_str()];
+            let output = outputs[name.as_str()].clone();
+            let reads: Vec<String> = reads_by_node.remove(name.as_str()).unwrap_or_default().into_iter().collect();
+            let locked = self.node(node, output, reads, &node_fingerprints)?;
             node_fingerprints.insert(name.clone(), locked.fingerprint.clone());
             nodes_by_name.insert(name.clone(), locked);
         }
