@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod diagnostics;
 pub mod models;
+pub mod optimize;
 pub mod sandbox;
 pub mod plan;
 pub mod runtime;

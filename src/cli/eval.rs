@@ -15,7 +15,7 @@ use super::Outcome;
 use crate::plan::lock_file::{LockedEvaluation, LockedWorkflow};
 use crate::runtime::executor::WorkflowExecutor;
 use crate::runtime::trace::RunTrace;
-use crate::semantic::check_metric::score_parameters;
+use crate::runtime::metric::{score_outputs, split_record, PASSING_SCORE};
 use crate::stdlib::STANDARD_MODULES;
 
 pub struct EvalArguments {
@@ -67,7 +67,15 @@ pub fn run(arguments: EvalArguments) -> Outcome {
         let executor = executor(&lock, &arguments.plan, &arguments.execution).await?;
         let evaluation = evaluation_for(&executor.workflow, arguments.metric.as_deref())?;
         let records = read_json_lines(&arguments.data)?;
-        let examples = records.iter().enumerate().map(|(index, record)| split_record(&executor.workflow, &evaluation, record).map_err(|message| format!("{}:{}: {message}", arguments.data.display(), index + 1))).collect::<Result<Vec<_>, _>>()?;
+        let examples = records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| {
+                split_record(&executor.workflow, &evaluation, record)
+                    .map(|example| (example.inputs, example.expected))
+                    .map_err(|message| format!("{}:{}: {message}", arguments.data.display(), index + 1))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok::<_, String>(evaluate(&executor, &evaluation, examples).await)
     });
     let (evaluation, mut results, traces, seconds) = match result {
@@ -165,30 +173,6 @@ fn standard_metric(name: &str) -> Option<(String, BTreeMap<String, crate::plan::
     None
 }
 
-fn field(record: &Map<String, Value>, path: &str) -> Option<Value> {
-    let mut segments = path.split('.');
-    let mut value = record.get(segments.next()?)?;
-    for segment in segments {
-        value = value.get(segment)?;
-    }
-    Some(value.clone())
-}
-
-/// A record's workflow inputs and expected outputs.
-fn split_record(workflow: &LockedWorkflow, evaluation: &LockedEvaluation, record: &Map<String, Value>) -> Result<(Map<String, Value>, Map<String, Value>), String> {
-    let mut inputs = Map::new();
-    for port in &workflow.inputs {
-        let path = evaluation.fields.get(&port.name).cloned().unwrap_or_else(|| port.name.clone());
-        inputs.insert(port.name.clone(), field(record, &path).ok_or_else(|| format!("the record has no field `{path}` for the input `{}`", port.name))?);
-    }
-    let mut expected = Map::new();
-    for output in &workflow.outputs {
-        let path = evaluation.fields.get(&output.name).cloned().unwrap_or_else(|| output.name.clone());
-        expected.insert(output.name.clone(), field(record, &path).ok_or_else(|| format!("the record has no field `{path}` for the output `{}`", output.name))?);
-    }
-    Ok((inputs, expected))
-}
-
 async fn evaluate(
     executor: &std::sync::Arc<WorkflowExecutor>,
     evaluation: &LockedEvaluation,
@@ -211,23 +195,9 @@ async fn evaluate(
         let evaluation = evaluation.clone();
         tasks.spawn(async move {
             let trace = executor.run(inputs.clone()).await;
-            let mut scores = BTreeMap::new();
-            let mut error = trace.error.clone();
-            if let Some(actual) = &trace.outputs {
-                for (name, expected_value) in &expected {
-                    let actual_value = actual.get(name).cloned().unwrap_or(Value::Null);
-                    match score(&executor, &evaluation, expected_value, &actual_value).await {
-                        Ok(value) => {
-                            scores.insert(name.clone(), value);
-                        }
-                        Err(message) => {
-                            scores.insert(name.clone(), 0.0);
-                            error.get_or_insert(format!("scoring `{name}`: {message}"));
-                        }
-                    }
-                }
-            }
-            let passed = trace.outputs.is_some() && !scores.is_empty() && scores.values().all(|score| *score >= 1.0 - 1e-9);
+            let (scores, scored, scoring_error) = score_outputs(&executor.sandbox, &evaluation, &expected, trace.outputs.as_ref()).await;
+            let error = trace.error.clone().or(scoring_error);
+            let passed = trace.outputs.is_some() && scored;
             let report = ExampleReport { index, inputs, expected, actual: trace.outputs.clone(), scores, passed, error };
             (report, trace)
         });
@@ -248,25 +218,6 @@ async fn evaluate(
     (evaluation.clone(), reports, traces.into_iter().map(|(_, trace)| trace).collect(), started.elapsed().as_secs_f64())
 }
 
-/// `score(expected, actual, **arguments)` in the sandbox: `True` is 1, `False` 0,
-/// a number is taken as it is.
-async fn score(executor: &WorkflowExecutor, evaluation: &LockedEvaluation, expected: &Value, actual: &Value) -> Result<f64, String> {
-    let mut arguments = Map::new();
-    arguments.insert("expected".into(), expected.clone());
-    arguments.insert("actual".into(), actual.clone());
-    let parameters = score_parameters(&evaluation.metric_code).unwrap_or_default();
-    for (name, value) in &evaluation.metric_arguments {
-        if parameters.contains(name) {
-            arguments.insert(name.clone(), value.to_json());
-        }
-    }
-    match executor.sandbox.call(&evaluation.metric_code, "score", arguments).await.map_err(|error| error.to_string())? {
-        Value::Bool(passed) => Ok(if passed { 1.0 } else { 0.0 }),
-        Value::Number(number) => number.as_f64().ok_or_else(|| "the metric returned a number out of range".into()),
-        other => Err(format!("the metric returned {other}, not a bool or a number")),
-    }
-}
-
 fn print_summary(report: &EvalReport, show_failures: usize) {
     let arguments: Vec<String> = report.metric_arguments.iter().map(|(name, value)| format!("{name} = {value}")).collect();
     println!(
@@ -279,7 +230,7 @@ fn print_summary(report: &EvalReport, show_failures: usize) {
     );
     println!("{:<16} {:>10} {:>10}", "output", "mean score", "accuracy");
     for (output, mean) in &report.mean_scores {
-        let passed = report.results.iter().filter(|result| result.scores.get(output).is_some_and(|score| *score >= 1.0 - 1e-9)).count();
+        let passed = report.results.iter().filter(|result| result.scores.get(output).is_some_and(|score| *score >= PASSING_SCORE)).count();
         println!("{:<16} {:>10.3} {:>9.1}%", output, mean, percent(passed, report.examples));
     }
     println!("{:<16} {:>10} {:>9.1}%  ({}/{} passed, {} run(s) failed)", "all outputs", "", percent(report.passed, report.examples), report.passed, report.examples, report.failed_runs);

@@ -3,10 +3,12 @@
 //! Exit codes, like cargo's: 0 success (warnings allowed), 1 the input has errors
 //! (or would be reformatted under `fmt --check`), 2 the command itself is wrong.
 
+pub mod build;
 pub mod cache;
 pub mod check;
 pub mod eval;
 pub mod explain;
+pub mod explain_plan;
 pub mod fmt;
 pub mod graph;
 pub mod lock;
@@ -72,6 +74,42 @@ pub enum Command {
         /// Where to write the plan (default: `flow.lock` next to the .flow file).
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
+    },
+    /// Compile the workflows that have an `optimize` block by semantic gradient
+    /// descent (the teacher improves each node on the training examples) and write
+    /// the plan. Incremental: nodes whose inputs did not change are reused from the
+    /// existing lock without any model call.
+    Build {
+        /// The root .flow file.
+        path: PathBuf,
+        /// Where to write the plan (default: `flow.lock` next to the .flow file).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Write nothing; exit 1 if the lock would change (for CI).
+        #[arg(long, conflicts_with = "watch")]
+        locked: bool,
+        /// Stay running and rebuild whenever the file is saved.
+        #[arg(long)]
+        watch: bool,
+        /// `human` (default: summary, live progress on a terminal) or `json` (one
+        /// event per line on stdout).
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+        message_format: MessageFormat,
+        /// How many student calls and code runs may be in flight at once.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// Neither read nor write the model-call cache (an interrupted build then
+        /// starts over).
+        #[arg(long)]
+        no_cache: bool,
+    },
+    /// Explain a compiled plan: per node, the move that produced it, the teacher's
+    /// critique, and the artefact; per workflow, training figures and the PAC bound.
+    ExplainPlan {
+        /// The plan (`flow.lock`).
+        plan: PathBuf,
+        /// Only this node.
+        node: Option<String>,
     },
     /// Run a plan on inputs with the student alone: JSON lines out, in input order.
     Run {
@@ -189,6 +227,10 @@ pub fn main() -> ExitCode {
         Command::Graph { path, workflow, format } => graph::run(&path, workflow.as_deref(), format),
         Command::Explain { code, list } => explain::run(code.as_deref(), list),
         Command::Lock { path, output } => lock::run(&path, output.as_deref()),
+        Command::Build { path, output, locked, watch, message_format, jobs, no_cache } => {
+            build::run(build::BuildArguments { path, output, locked, watch, message_format, jobs, no_cache })
+        }
+        Command::ExplainPlan { plan, node } => explain_plan::run(&plan, node.as_deref()),
         Command::Run { plan, input, inputs, output, trace, execution } => {
             run::run(run::RunArguments { plan, input, inputs, output, trace, execution: execution.into_options() })
         }

@@ -10,8 +10,10 @@
 //! or logs.
 
 pub mod anthropic;
+pub mod counting;
 pub mod gguf_metadata;
 pub mod http;
+pub mod llama_cpp_server;
 #[cfg(feature = "in-process-models")]
 pub mod mistralrs_backend;
 pub mod model_files;

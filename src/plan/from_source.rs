@@ -60,6 +60,16 @@ pub fn build_lock(db: &dyn Db, file: SourceFile, lock_path: &Path, options: &Pla
     })
 }
 
+/// A model declared in (or imported into) `file`, locked as a plan would lock it:
+/// how the optimiser pins its teacher.
+pub fn lock_named_model(db: &dyn Db, file: SourceFile, name: &str, options: &PlanOptions) -> Result<LockedModel, PlanError> {
+    let scope = file_scope(db, file);
+    if !scope.entries.contains_key(name) {
+        return Err(PlanError::Environment(format!("no model `{name}` is declared")));
+    }
+    PlanBuilder { db, file, models: BTreeMap::new(), options }.model(name)
+}
+
 /// `path` written relative to `base` when it lies below it, with `/` separators.
 fn relative_path(path: &Path, base: &Path) -> String {
     let absolute = |p: &Path| {
@@ -140,7 +150,7 @@ impl PlanBuilder<'_> {
             nodes: &node_fingerprints,
             evaluation: &evaluation,
         });
-        Ok(LockedWorkflow { name: workflow.name.text.clone(), fingerprint, inputs, outputs, order, nodes, evaluation })
+        Ok(LockedWorkflow { name: workflow.name.text.clone(), fingerprint, inputs, outputs, order, nodes, evaluation, build: None })
     }
 
     fn node(&mut self, node: &NodeHir, output: Type, reads: Vec<String>, fingerprints: &BTreeMap<String, String>) -> Result<LockedNode, PlanError> {
@@ -208,7 +218,7 @@ impl PlanBuilder<'_> {
             consensus,
             output_type: output.to_string(),
             output_schema: schema,
-            provenance: LockedProvenance { origin: "as-written".into(), step: None, critique: None },
+            provenance: LockedProvenance { origin: "as-written".into(), ..Default::default() },
         };
         locked.fingerprint = node_fingerprint(&locked, locked.model.as_ref().and_then(|name| self.models.get(name)), fingerprints);
         Ok(locked)
@@ -236,6 +246,7 @@ impl PlanBuilder<'_> {
             api_key_env: None,
             timeout_seconds: None,
             max_retries: None,
+            engine: None,
             decoding: LockedDecoding::default(),
         };
         apply_decoding_overrides(&mut locked.decoding, properties);
@@ -247,6 +258,9 @@ impl PlanBuilder<'_> {
                 ("api_key", Some(ValueKindHir::Call(call))) => locked.api_key_env = env_name(call),
                 ("timeout_seconds", Some(ValueKindHir::Number(number))) => locked.timeout_seconds = number.as_f64(),
                 ("max_retries", Some(ValueKindHir::Number(number))) => locked.max_retries = number.as_i64().map(|n| n as u32),
+                // The embedded engine is the default and is not written, so plans
+                // that do not choose one keep their bytes.
+                ("engine", Some(ValueKindHir::String(engine))) if engine.value != EMBEDDED_ENGINE => locked.engine = Some(engine.value.clone()),
                 _ => {}
             }
         }
@@ -310,6 +324,11 @@ impl PlanBuilder<'_> {
         Some(LockedEvaluation { metric: metric_name.to_string(), metric_arguments, metric_code, fields })
     }
 }
+
+/// The in-process engine of GGUF models (mistralrs).
+pub const EMBEDDED_ENGINE: &str = "mistralrs";
+/// A llama.cpp server that flowc starts on loopback for a GGUF model.
+pub const LLAMA_CPP_ENGINE: &str = "llama.cpp";
 
 /// The temperature of consensus samples when the node sets none.
 pub const DEFAULT_CONSENSUS_TEMPERATURE: f64 = 0.7;

@@ -49,6 +49,11 @@ pub struct LockedModel {
     pub timeout_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<u32>,
+    /// GGUF models: the inference engine when it is not the embedded one
+    /// (`llama.cpp`: a llama.cpp server that flowc starts on loopback). Engines
+    /// compute differently, so the engine is part of the model's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
     pub decoding: LockedDecoding,
 }
 
@@ -86,6 +91,10 @@ pub struct LockedWorkflow {
     /// How `flowc eval` scores this workflow (from its optimize block), if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<LockedEvaluation>,
+    /// What `flowc build` did: training metric, PAC figures, teacher cost. Absent
+    /// in a plan written by `flowc lock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<LockedBuild>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -151,14 +160,73 @@ pub struct LockedConsensus {
     pub temperature: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LockedProvenance {
-    /// `as-written` for `flowc lock`; the optimiser's move otherwise.
+    /// `as-written` for `flowc lock` and for nodes the optimiser left alone; the
+    /// optimiser's move otherwise (`prompt`, `offload`, `consensus`, `topology`).
     pub origin: String,
+    /// The descent step that produced the artefact (1-based).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
+    /// The teacher's critique (or the measurement) that caused the change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub critique: Option<String>,
+    /// The node's training-set score against its gold outputs before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_score: Option<String>,
+    /// Nodes inserted by a topology move: the node they were inserted for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inserted_for: Option<String>,
+    /// `flowc build`'s cache key of this node: its declaration, the artefacts of
+    /// what it reads, the training data, the optimize settings and the optimiser's
+    /// version. A rebuild reuses the node as locked while the key is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_key: Option<String>,
+}
+
+/// What `flowc build` measured and spent on one workflow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LockedBuild {
+    /// The optimiser's version: a new version invalidates every build key.
+    pub optimiser_version: u32,
+    /// Fingerprint of the optimize block, the training examples and the teacher.
+    pub settings_fingerprint: String,
+    pub teacher: String,
+    pub metric: String,
+    pub train_examples: u32,
+    pub train_passed_before: u32,
+    pub train_passed_after: u32,
+    /// Candidate artefacts evaluated (the `k` of the bound).
+    pub hypotheses_tried: u64,
+    pub iterations: u32,
+    pub teacher_calls: u64,
+    pub teacher_tokens: u64,
+    /// Why the descent stopped: `all-passed`, `budget:<limit>`, `no-progress`.
+    pub stopped: String,
+    pub pac: LockedPacBound,
+    /// The optimize block's validation set, run on the final plan (never used to
+    /// choose between candidates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_examples: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_passed: Option<u32>,
+}
+
+/// The Occam bound on the plan's true error rate (see `optimize::pac_bound`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LockedPacBound {
+    pub delta: f64,
+    /// Upper bound on the error rate with confidence `1 - delta`; above 1 it says
+    /// nothing (`vacuous`).
+    pub epsilon: f64,
+    pub vacuous: bool,
+    /// `realisable` (every training example passed) or `agnostic`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_epsilon: Option<f64>,
+    /// Training examples that would give `target_epsilon` with the same `k`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examples_for_target: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -26,7 +26,8 @@ pub async fn load_backends(lock: &LockFile, workflows: &[&LockedWorkflow], sourc
     Ok(backends)
 }
 
-async fn load_backend(name: &str, model: &LockedModel, source_dir: &Path) -> Result<Arc<dyn ModelBackend>, String> {
+/// One model of a plan as a live backend (the optimiser loads its teacher this way).
+pub async fn load_backend(name: &str, model: &LockedModel, source_dir: &Path) -> Result<Arc<dyn ModelBackend>, String> {
     match model.backend.as_str() {
         "gguf" => {
             let path = resolve_model_file(&model.model, source_dir).map_err(|looked| {
@@ -45,7 +46,16 @@ async fn load_backend(name: &str, model: &LockedModel, source_dir: &Path) -> Res
                     ));
                 }
             }
-            load_gguf(name, &path, digest).await
+            match model.engine.as_deref() {
+                Some(crate::plan::from_source::LLAMA_CPP_ENGINE) => {
+                    let backend = crate::models::llama_cpp_server::LlamaCppServerBackend::start(name, &path, digest, model.decoding.context_size)
+                        .await
+                        .map_err(|error| format!("model `{name}`: {error}"))?;
+                    Ok(Arc::new(backend))
+                }
+                None => load_gguf(name, &path, digest).await,
+                Some(other) => Err(format!("the plan's model `{name}` asks for the unknown engine `{other}`")),
+            }
         }
         "openai" | "anthropic" => {
             let base_url = match model.base_url.as_deref() {

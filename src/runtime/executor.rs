@@ -112,6 +112,13 @@ impl WorkflowExecutor {
         trace
     }
 
+    /// Runs one node on the values it reads, outside any workflow run: how the
+    /// optimiser tries a candidate artefact on a node's training inputs.
+    pub async fn run_node_alone(self: &Arc<Self>, node: LockedNode, environment: Environment) -> (Result<Value, String>, NodeTrace) {
+        let result = Arc::clone(self).run_node(node, environment).await;
+        (result.value, result.trace)
+    }
+
     async fn run_node(self: Arc<Self>, node: LockedNode, environment: Environment) -> NodeResult {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
         let started = Instant::now();

@@ -28,6 +28,8 @@ pub fn check_model(checker: &mut Checker, model: &SourcedItemHir) {
     let mut known: Vec<&str> = DECODING_PARAMETERS.to_vec();
     if backend != "gguf" {
         known.extend(HTTP_SETTINGS);
+    } else {
+        known.push("engine");
     }
     let owner = format!("a `{backend}` model");
     let present = checker.check_keys(&model.properties, &known, &owner);
@@ -37,9 +39,30 @@ pub fn check_model(checker: &mut Checker, model: &SourcedItemHir) {
             "api_key" => check_api_key(checker, property),
             "timeout_seconds" => check_range(checker, property, Range::Positive),
             "max_retries" => check_range(checker, property, Range::WholeAtLeast(0)),
+            "engine" => check_engine(checker, property),
             _ => check_decoding_parameter(checker, property),
         }
     }
+}
+
+/// The engines a GGUF model runs on: in process, or a llama.cpp server that flowc
+/// starts on loopback (faster at reading long prompts: what a teacher does).
+pub const ENGINES: [&str; 2] = ["mistralrs", "llama.cpp"];
+
+fn check_engine(checker: &mut Checker, property: &PropertyHir) {
+    let Some(value) = property.value.as_value() else { return };
+    let written = match &value.kind {
+        ValueKindHir::String(string) => Some(string.value.as_str()),
+        _ => None,
+    };
+    if written.is_some_and(|engine| ENGINES.contains(&engine)) {
+        return;
+    }
+    let help = match written.and_then(|engine| closest(engine, ENGINES)) {
+        Some(best) => format!("did you mean `\"{best}\"`? the engines are \"mistralrs\" (in process, the default) and \"llama.cpp\" (a llama.cpp server flowc starts on loopback)"),
+        None => "the engines are \"mistralrs\" (in process, the default) and \"llama.cpp\" (a llama.cpp server flowc starts on loopback)".to_string(),
+    };
+    checker.error(&codes::INVALID_PROPERTY_VALUE, "unknown engine for a GGUF model", value.anchor, "not an engine", help);
 }
 
 /// `gguf("file.gguf")`, `jsonl("data.jsonl")`: exactly one string.

@@ -1,0 +1,142 @@
+//! The moves of SGDe (DESIGN.md "What the teacher can change"): each proposes
+//! candidate artefacts for one node; the descent tries them on the node's gold I/O
+//! and keeps the best, then validates the whole plan.
+//!
+//! - `offload`: replace the node (or the part the student gets wrong) by code: a
+//!   capability function when one fits, else code the teacher writes from the
+//!   node's training I/O, refined with the sandbox's execution feedback.
+//! - `prompt_rewrite`: the teacher's critique of the student's failures and a new
+//!   system prompt; optionally the training examples as demonstrations.
+//! - `consensus`: n samples at distinct seeds and a deterministic vote, with n
+//!   chosen from the measured agreement.
+//! - `topology`: insert an extraction node before a code node that must read
+//!   numbers out of text.
+
+pub mod consensus;
+pub mod offload;
+pub mod prompt_rewrite;
+pub mod topology;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+
+use super::events::{BuildEvent, EventSink};
+use super::settings::Move;
+use super::teacher::Teacher;
+use super::trial::NodeTrial;
+use crate::plan::lock_file::{LockedNode, LockedProvenance, LockedWorkflow};
+use crate::plan::template::{parse_template_text, TemplateSegment};
+
+/// A proposed replacement of one node: `nodes` are inserted nodes (topology) then
+/// the node itself.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub nodes: Vec<LockedNode>,
+    pub the_move: Move,
+    pub critique: String,
+    /// Training examples whose node output matches gold.
+    pub score: usize,
+}
+
+/// What every move needs to know about the node it works on.
+pub struct MoveContext<'a> {
+    pub workflow: &'a LockedWorkflow,
+    pub node: &'a LockedNode,
+    pub trial: &'a NodeTrial,
+    pub teacher: &'a Teacher,
+    /// 0 on the first descent of a node; later rounds ask the teacher for other
+    /// samples (a cached greedy answer would only repeat itself).
+    pub round: u32,
+    pub step: u32,
+    /// Candidates evaluated so far in this build: the `k` of the PAC bound.
+    pub hypotheses: &'a AtomicU64,
+    pub events: &'a EventSink,
+    /// The workflow output this node produces, if it is bound to one.
+    pub output_name: Option<String>,
+}
+
+impl MoveContext<'_> {
+    /// Records that a candidate was evaluated, and reports it.
+    pub fn tried(&self, the_move: Move, detail: impl Into<String>, score: usize) {
+        self.hypotheses.fetch_add(1, Ordering::Relaxed);
+        (self.events)(&BuildEvent::MoveTried {
+            workflow: self.workflow.name.clone(),
+            node: self.node.name.clone(),
+            step: self.step,
+            move_name: the_move.name().to_string(),
+            detail: detail.into(),
+            gold_passed: score,
+            gold_total: self.trial.total(),
+        });
+    }
+
+    pub fn provenance(&self, the_move: Move, critique: &str, score_before: usize, score_after: usize) -> LockedProvenance {
+        LockedProvenance {
+            origin: the_move.name().to_string(),
+            step: Some(self.step),
+            critique: Some(critique.trim().to_string()),
+            node_score: Some(format!("{score_before}/{total} → {score_after}/{total} training examples match the gold output", total = self.trial.total())),
+            inserted_for: None,
+            build_key: None,
+        }
+    }
+}
+
+/// The references a prompt template reads (`question`, `extract.quantities`), in
+/// order of first use.
+pub fn template_references(template: &str) -> Vec<String> {
+    let mut references = Vec::new();
+    for segment in parse_template_text(template) {
+        if let TemplateSegment::Reference(path) = segment {
+            let dotted = path.join(".");
+            if !references.contains(&dotted) {
+                references.push(dotted);
+            }
+        }
+    }
+    references
+}
+
+/// Argument name → reference for code replacing `node`: a code node keeps its
+/// arguments; an llm node's template references become arguments named after
+/// their last segment.
+pub fn code_arguments(node: &LockedNode) -> Vec<(String, String)> {
+    if node.kind == "code" {
+        return node.code_inputs.iter().map(|(argument, reference)| (argument.clone(), reference.clone())).collect();
+    }
+    let mut arguments: Vec<(String, String)> = Vec::new();
+    let mut references: Vec<String> = node.system.iter().chain(node.prompt.iter()).flat_map(|template| template_references(template)).collect();
+    references.dedup();
+    for reference in references {
+        if arguments.iter().any(|(_, existing)| *existing == reference) {
+            continue;
+        }
+        let base: String = reference.rsplit('.').next().unwrap_or(&reference).chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let mut name = if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) { format!("arg_{base}") } else { base };
+        while arguments.iter().any(|(existing, _)| *existing == name) {
+            name.push('_');
+        }
+        arguments.push((name, reference));
+    }
+    arguments
+}
+
+/// `node` turned into a code node running `source` with `arguments`.
+pub fn as_code_node(node: &LockedNode, source: String, arguments: &[(String, String)]) -> LockedNode {
+    let mut code_node = node.clone();
+    code_node.kind = "code".into();
+    code_node.code = Some(source);
+    code_node.code_inputs = arguments.iter().cloned().collect();
+    code_node.model = None;
+    code_node.decoding = None;
+    code_node.system = None;
+    code_node.prompt = None;
+    code_node.consensus = None;
+    code_node
+}
+
+/// The value of a reference in an environment (`node.field` walks into objects).
+pub fn reference_value(environment: &crate::runtime::values::Environment, reference: &str) -> Option<Value> {
+    crate::runtime::values::read_path(environment, reference).ok()
+}

@@ -1,0 +1,248 @@
+//! The offload move: deterministic code in place of the student.
+//!
+//! First the capability functions (no teacher call); then code the teacher writes
+//! from the node's training I/O. Every teacher draft runs in the sandbox on all
+//! training examples; failures and sandbox errors go back to the teacher as the
+//! next turn (execution feedback), for a few rounds, over two independent chains
+//! (the greedy answer, then a sampled one), because a weak teacher's first idea is
+//! often its only idea.
+
+use serde_json::Value;
+
+use super::{as_code_node, code_arguments, reference_value, Candidate, MoveContext};
+use crate::optimize::capabilities::numbers_in_node_source;
+use crate::optimize::gold_trace::{node_schema, pretty};
+use crate::optimize::settings::Move;
+use crate::optimize::teacher::{assistant, code_block_in, render_prompt, user, TeacherError, CODE_FEEDBACK_PROMPT, WRITE_CODE_PROMPT};
+use crate::models::OutputConstraint;
+
+/// Feedback rounds per chain, and chains per descent.
+const ROUNDS_PER_CHAIN: u32 = 3;
+const CHAINS: u32 = 2;
+
+/// A capability function whose output matches the gold values better than the node.
+pub async fn capability(context: &MoveContext<'_>, score_before: usize) -> Option<Candidate> {
+    let arguments = code_arguments(context.node);
+    // The first argument that is text on every training example.
+    let (text_argument, reference) = arguments.iter().find(|(_, reference)| {
+        context.trial.environments.iter().all(|environment| matches!(reference_value(environment, reference), Some(Value::String(_))))
+    })?;
+    let source = numbers_in_node_source(text_argument, node_schema(context.node).as_ref())?;
+    let candidate = as_code_node(context.node, source, &[(text_argument.clone(), reference.clone())]);
+    let outputs = context.trial.outputs_of(std::slice::from_ref(&candidate)).await;
+    let score = context.trial.score(&outputs);
+    context.tried(Move::Offload, "capability numbers_in (read the numbers of the text, in order)", score);
+    (score > score_before).then(|| {
+        let critique = format!(
+            "The node's job is reading the numbers of `{reference}`: a deterministic reader (capability `numbers_in`) matched the gold output on {score} of {} training examples, the node on {score_before}.",
+            context.trial.total()
+        );
+        let mut node = candidate;
+        node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
+        Candidate { nodes: vec![node], the_move: Move::Offload, critique, score }
+    })
+}
+
+/// Code written by the teacher. `extra` are nodes inserted before the node (by the
+/// topology move) whose outputs the code may read through `arguments`.
+pub async fn teacher_code(
+    context: &MoveContext<'_>,
+    score_before: usize,
+    arguments: &[(String, String)],
+    inserted: &[crate::plan::lock_file::LockedNode],
+) -> Result<Option<Candidate>, TeacherError> {
+    let total = context.trial.total();
+    if total == 0 {
+        return Ok(None);
+    }
+    let all_environments = argument_environments(context, arguments, inserted).await;
+    // The structure the teacher fills matters more than the critique loop
+    // (teacher notes): when the node has the numbers as a list, the first chain
+    // sees only the numbers, so it computes instead of parsing prose; the second
+    // chain sees every argument.
+    let focused: Vec<(String, String)> = {
+        let is_list_of_numbers = |name: &str| all_environments.iter().all(|values| matches!(values.get(name), Some(Value::Array(items)) if items.iter().all(Value::is_number)));
+        let is_text = |name: &str| all_environments.iter().all(|values| matches!(values.get(name), Some(Value::String(_))));
+        if arguments.iter().any(|(name, _)| is_list_of_numbers(name)) {
+            arguments.iter().filter(|(name, _)| !is_text(name)).cloned().collect()
+        } else {
+            arguments.to_vec()
+        }
+    };
+    let mut best: Option<Candidate> = None;
+    for chain in 0..CHAINS {
+        let arguments: &[(String, String)] = if chain == 0 { &focused } else { arguments };
+        let environments: Vec<serde_json::Map<String, Value>> =
+            all_environments.iter().map(|values| arguments.iter().filter_map(|(name, _)| Some((name.clone(), values.get(name)?.clone()))).collect()).collect();
+        let prompt = code_prompt(context, arguments, &environments);
+        let sample = context.round * CHAINS + chain;
+        let mut messages = vec![user(prompt)];
+        for round in 0..ROUNDS_PER_CHAIN {
+            let reply = context.teacher.ask(&format!("offload `{}`", context.node.name), messages.clone(), OutputConstraint::None, sample).await?;
+            messages.push(assistant(reply.clone()));
+            let Some(code) = code_block_in(&reply) else {
+                context.tried(Move::Offload, format!("teacher code (chain {chain}, round {round}): no code in the reply"), 0);
+                messages.push(user("Your reply had no ```python code block. Reply with the complete function in one code block.".into()));
+                continue;
+            };
+            if let Some(literal) = hard_coded_answer(&code, &context.trial.gold) {
+                context.tried(Move::Offload, format!("teacher code (chain {chain}, round {round}): rejected, it hard-codes the answer {literal}"), 0);
+                messages.push(user(format!("Your function contains the expected answer {literal} literally. Compute it from the arguments instead; reply with the complete function in one code block.")));
+                continue;
+            }
+            let mut node = as_code_node(context.node, code.clone(), arguments);
+            node.reads = reads_of(context, arguments, inserted);
+            let mut nodes: Vec<_> = inserted.to_vec();
+            nodes.push(node.clone());
+            let outputs = context.trial.outputs_of(&nodes).await;
+            let score = context.trial.score(&outputs);
+            context.tried(Move::Offload, format!("teacher code (chain {chain}, round {round})"), score);
+            let critique = format!("The student's output did not match the gold output on {} of {total} training examples; the teacher wrote `run` from the examples and it passes {score} of them in the sandbox (chain {chain}, feedback round {round}).", total - score_before);
+            if score > score_before && best.as_ref().is_none_or(|best| score > best.score) {
+                node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
+                let mut chosen = inserted.to_vec();
+                chosen.push(node.clone());
+                best = Some(Candidate { nodes: chosen, the_move: Move::Offload, critique, score });
+            }
+            if score == total {
+                return Ok(best);
+            }
+            let results = feedback(context, arguments, &environments, &outputs);
+            messages.push(user(render_prompt(CODE_FEEDBACK_PROMPT, &[("results", &results)])));
+        }
+    }
+    Ok(best)
+}
+
+fn code_prompt(context: &MoveContext<'_>, arguments: &[(String, String)], environments: &[serde_json::Map<String, Value>]) -> String {
+    let signature = format!("def run({}):", arguments.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", "));
+    let argument_list = arguments.iter().map(|(name, reference)| format!("{name} (from `{reference}`)")).collect::<Vec<_>>().join(", ");
+    let mut examples = String::new();
+    for (index, gold) in context.trial.gold.iter().enumerate() {
+        let Some(gold) = gold else { continue };
+        let values: Vec<String> = arguments.iter().map(|(name, _)| format!("{name} = {}", pretty(environments[index].get(name).unwrap_or(&Value::Null)))).collect();
+        examples.push_str(&format!("Example {}: {} -> {}\n", index + 1, values.join(", "), pretty(gold)));
+    }
+    let task = task_description(context);
+    render_prompt(
+        WRITE_CODE_PROMPT,
+        &[("task", &task), ("signature", &signature), ("arguments", &argument_list), ("examples", examples.trim_end()), ("output_type", &context.node.output_type)],
+    )
+}
+
+fn task_description(context: &MoveContext<'_>) -> String {
+    let mut task = String::new();
+    if let Some(output) = &context.output_name {
+        task.push_str(&format!("compute the workflow's final output `{output}` ({}). ", context.node.output_type));
+    }
+    if let Some(system) = &context.node.system {
+        task.push_str(system.trim());
+        task.push(' ');
+    }
+    if context.node.kind == "llm" {
+        if let Some(prompt) = &context.node.prompt {
+            task.push_str(&format!("(The step was a prompt to a language model: {})", prompt.trim()));
+        }
+    }
+    if task.is_empty() {
+        task = format!("produce the output of step `{}`", context.node.name);
+    }
+    task.trim().to_string()
+}
+
+/// Per example: argument name → value (after running inserted nodes).
+async fn argument_environments(context: &MoveContext<'_>, arguments: &[(String, String)], inserted: &[crate::plan::lock_file::LockedNode]) -> Vec<serde_json::Map<String, Value>> {
+    let mut environments = Vec::new();
+    for (index, environment) in context.trial.environments.iter().enumerate() {
+        let mut environment = environment.clone();
+        for node in inserted {
+            if let (Ok(value), _) = context.trial.executor.run_node_alone(node.clone(), environment.clone()).await {
+                environment.insert(node.name.clone(), value);
+            }
+        }
+        let mut values = serde_json::Map::new();
+        for (name, reference) in arguments {
+            values.insert(name.clone(), reference_value(&environment, reference).unwrap_or(Value::Null));
+        }
+        let _ = index;
+        environments.push(values);
+    }
+    environments
+}
+
+/// What a code node with `arguments` reads: the roots of its references.
+fn reads_of(context: &MoveContext<'_>, arguments: &[(String, String)], inserted: &[crate::plan::lock_file::LockedNode]) -> Vec<String> {
+    let mut reads: Vec<String> = Vec::new();
+    for (_, reference) in arguments {
+        let root = reference.split('.').next().unwrap_or(reference).to_string();
+        let known = inserted.iter().any(|node| node.name == root) || context.workflow.nodes.iter().any(|node| node.name == root) || context.workflow.inputs.iter().any(|port| port.name == root);
+        if known && !reads.contains(&root) {
+            reads.push(root);
+        }
+    }
+    reads.sort();
+    reads
+}
+
+fn feedback(context: &MoveContext<'_>, arguments: &[(String, String)], environments: &[serde_json::Map<String, Value>], outputs: &[Result<Value, String>]) -> String {
+    let mut lines = Vec::new();
+    for (index, output) in outputs.iter().enumerate() {
+        let Some(Some(gold)) = context.trial.gold.get(index) else { continue };
+        let values: Vec<String> = arguments.iter().map(|(name, _)| format!("{name} = {}", pretty(environments[index].get(name).unwrap_or(&Value::Null)))).collect();
+        let verdict = match output {
+            Ok(value) if context.trial.passes(index, output) => format!("returned {} (correct)", pretty(value)),
+            Ok(value) => format!("returned {} but {} was expected", pretty(value), pretty(gold)),
+            Err(error) => format!("failed: {} ({} was expected)", first_line(error), pretty(gold)),
+        };
+        lines.push(format!("Example {}: {} -> {verdict}", index + 1, values.join(", ")));
+    }
+    lines.join("\n")
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().take(3).collect::<Vec<_>>().join(" ").chars().take(300).collect()
+}
+
+/// An expected output (a number of 3+ digits, or a longer text) written literally in
+/// the code: a lookup table that would pass training and fail everything else.
+fn hard_coded_answer(code: &str, gold: &[Option<Value>]) -> Option<String> {
+    for value in gold.iter().flatten() {
+        let literals: Vec<String> = match value {
+            Value::Number(number) => {
+                let float = number.as_f64().unwrap_or(0.0);
+                if float.abs() < 100.0 {
+                    continue;
+                }
+                let mut forms = vec![number.to_string()];
+                if float.fract() == 0.0 {
+                    forms.push(format!("{}", float as i64));
+                }
+                forms
+            }
+            Value::String(text) if text.len() >= 6 => vec![text.clone()],
+            _ => continue,
+        };
+        for literal in literals {
+            let bare = literal.trim_start_matches('-');
+            if code.contains(bare) {
+                return Some(literal);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn literal_answers_are_caught() {
+        let gold = vec![Some(json!(-9867630.0)), Some(json!(12))];
+        assert_eq!(hard_coded_answer("def run(n):\n    return -9867630", &gold).as_deref(), Some("-9867630"));
+        assert!(hard_coded_answer("def run(n):\n    return (n[0] - 3 - n[1]) * 2", &gold).is_none());
+        // Small answers are too common to be evidence of a lookup table.
+        assert!(hard_coded_answer("def run(n):\n    return 12", &[Some(json!(12))]).is_none());
+    }
+}

@@ -1,0 +1,107 @@
+//! The prompt move: the teacher's critique of the student's failures (the
+//! "gradient") and a rewritten system prompt (the step); then the same prompt with
+//! training examples as demonstrations. Both are tried with the student on the
+//! node's training inputs.
+
+use serde_json::{json, Value};
+
+use super::{Candidate, MoveContext};
+use crate::models::OutputConstraint;
+use crate::optimize::gold_trace::pretty;
+use crate::optimize::settings::Move;
+use crate::optimize::teacher::{json_object_in, render_prompt, user, TeacherError, REWRITE_PROMPT_PROMPT};
+use crate::plan::lock_file::LockedNode;
+use crate::runtime::values::render_template;
+
+/// At most this many demonstrations: a 135M model's context and speed are small.
+const MAX_DEMONSTRATIONS: usize = 2;
+
+pub async fn rewrite(context: &MoveContext<'_>, score_before: usize, outputs_before: &[Result<Value, String>]) -> Result<Option<Candidate>, TeacherError> {
+    let node = context.node;
+    let mut failures = String::new();
+    for (index, output) in outputs_before.iter().enumerate() {
+        let Some(Some(gold)) = context.trial.gold.get(index) else { continue };
+        if context.trial.passes(index, output) {
+            continue;
+        }
+        let rendered = node.prompt.as_deref().map(|prompt| render_template(prompt, &context.trial.environments[index]).unwrap_or_default()).unwrap_or_default();
+        let replied = match output {
+            Ok(value) => pretty(value),
+            Err(error) => format!("(no usable reply: {})", error.chars().take(200).collect::<String>()),
+        };
+        failures.push_str(&format!("- Input: {}\n  It replied: {replied}\n  Correct reply: {}\n", rendered.trim(), pretty(gold)));
+    }
+    if failures.is_empty() {
+        return Ok(None);
+    }
+    let prompt = render_prompt(
+        REWRITE_PROMPT_PROMPT,
+        &[
+            ("model", node.model.as_deref().unwrap_or("the student")),
+            ("system", node.system.as_deref().unwrap_or("(none)")),
+            ("prompt", node.prompt.as_deref().unwrap_or("")),
+            ("output_type", &node.output_type),
+            ("failures", failures.trim_end()),
+        ],
+    );
+    let schema = json!({"type": "object", "properties": {"critique": {"type": "string"}, "system": {"type": "string"}}, "required": ["critique", "system"]});
+    let reply = context.teacher.ask(&format!("rewrite the prompt of `{}`", node.name), vec![user(prompt)], OutputConstraint::JsonSchema { schema }, context.round).await?;
+    let Some(object) = json_object_in(&reply) else {
+        context.tried(Move::Prompt, "the teacher's reply was not JSON; no rewrite", 0);
+        return Ok(None);
+    };
+    let (Some(critique), Some(system)) = (object.get("critique").and_then(Value::as_str), object.get("system").and_then(Value::as_str)) else {
+        context.tried(Move::Prompt, "the teacher's reply lacked `critique` or `system`; no rewrite", 0);
+        return Ok(None);
+    };
+    // Braces in a teacher's prose are text, not references.
+    let system = system.trim().replace('{', "{{").replace('}', "}}");
+    if system.is_empty() {
+        return Ok(None);
+    }
+    let mut rewritten = node.clone();
+    rewritten.system = Some(system);
+    let outputs = context.trial.outputs_of(std::slice::from_ref(&rewritten)).await;
+    let score = context.trial.score(&outputs);
+    context.tried(Move::Prompt, "rewritten system prompt", score);
+    let mut best = (score > score_before).then(|| {
+        let mut node = rewritten.clone();
+        node.provenance = context.provenance(Move::Prompt, critique, score_before, score);
+        Candidate { nodes: vec![node], the_move: Move::Prompt, critique: critique.to_string(), score }
+    });
+
+    // Demonstrations, scored leave-one-out: example i is tried with demonstrations
+    // from the other examples only, so the score does not reward copying.
+    let demonstrations: Vec<(usize, String)> = context
+        .trial
+        .gold
+        .iter()
+        .enumerate()
+        .filter_map(|(index, gold)| Some((index, demonstration(&rewritten, &context.trial.environments[index], gold.as_ref()?)?)))
+        .collect();
+    if demonstrations.len() >= 2 {
+        let with_demonstrations = |excluded: Option<usize>| -> LockedNode {
+            let chosen: Vec<&String> = demonstrations.iter().filter(|(index, _)| Some(*index) != excluded).map(|(_, text)| text).take(MAX_DEMONSTRATIONS).collect();
+            let mut node = rewritten.clone();
+            let examples = chosen.iter().map(|text| text.replace('{', "{{").replace('}', "}}")).collect::<Vec<_>>().join("\n\n");
+            node.prompt = Some(format!("Examples of correct replies:\n\n{examples}\n\nNow your turn.\n\n{}", rewritten.prompt.clone().unwrap_or_default()));
+            node
+        };
+        let outputs = context.trial.outputs(|index| vec![with_demonstrations(Some(index))]).await;
+        let demo_score = context.trial.score(&outputs);
+        context.tried(Move::Prompt, "rewritten system prompt + demonstrations (leave-one-out)", demo_score);
+        if demo_score > best.as_ref().map_or(score_before, |best| best.score) {
+            let critique = format!("{critique} Demonstrations of the training examples raised the leave-one-out match from {score} to {demo_score}.");
+            let mut node = with_demonstrations(None);
+            node.provenance = context.provenance(Move::Prompt, &critique, score_before, demo_score);
+            best = Some(Candidate { nodes: vec![node], the_move: Move::Prompt, critique, score: demo_score });
+        }
+    }
+    Ok(best)
+}
+
+/// "<the rendered prompt> → <the gold reply>" for one example.
+fn demonstration(node: &LockedNode, environment: &crate::runtime::values::Environment, gold: &Value) -> Option<String> {
+    let input = render_template(node.prompt.as_deref()?, environment).ok()?;
+    Some(format!("{}\nReply: {}", input.trim(), pretty(gold)))
+}

@@ -1,0 +1,51 @@
+//! Does a node's output match its gold value? Numbers within a relative 1e-6 (the
+//! gold values are written by a model or computed in floating point), text without
+//! surrounding space or case, lists and objects element by element.
+
+use serde_json::Value;
+
+pub fn values_match(gold: &Value, actual: &Value) -> bool {
+    match (gold, actual) {
+        (Value::Number(_), Value::Number(_)) => numbers_match(gold.as_f64(), actual.as_f64()),
+        // A model may write a number as text ("12") where the type says number.
+        (Value::Number(_), Value::String(text)) | (Value::String(text), Value::Number(_)) => {
+            let number = if let Value::Number(_) = gold { gold.as_f64() } else { actual.as_f64() };
+            numbers_match(number, text.trim().replace(',', "").parse::<f64>().ok())
+        }
+        (Value::String(gold), Value::String(actual)) => gold.trim().to_lowercase() == actual.trim().to_lowercase(),
+        (Value::Array(gold), Value::Array(actual)) => gold.len() == actual.len() && gold.iter().zip(actual).all(|(gold, actual)| values_match(gold, actual)),
+        (Value::Object(gold), Value::Object(actual)) => {
+            gold.len() == actual.len() && gold.iter().all(|(key, gold)| actual.get(key).is_some_and(|actual| values_match(gold, actual)))
+        }
+        _ => gold == actual,
+    }
+}
+
+fn numbers_match(gold: Option<f64>, actual: Option<f64>) -> bool {
+    match (gold, actual) {
+        (Some(gold), Some(actual)) => (gold - actual).abs() <= 1e-6 * gold.abs().max(actual.abs()).max(1e-9),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_match_within_relative_tolerance() {
+        assert!(values_match(&json!(7594784.85), &json!(7594784.850000001)));
+        assert!(values_match(&json!(3), &json!(3.0)));
+        assert!(!values_match(&json!(3), &json!(4)));
+        assert!(values_match(&json!(1234567), &json!("1,234,567")));
+    }
+
+    #[test]
+    fn structures_match_element_by_element() {
+        assert!(values_match(&json!({"quantities": [16, 3, 4933828]}), &json!({"quantities": [16.0, 3, 4933828]})));
+        assert!(!values_match(&json!({"quantities": [16, 3]}), &json!({"quantities": [16]})));
+        assert!(values_match(&json!("Billing "), &json!("billing")));
+        assert!(!values_match(&json!(null), &json!(0)));
+    }
+}

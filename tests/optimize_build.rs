@@ -1,0 +1,586 @@
+//! `flowc build`'s optimiser with test doubles: a scripted teacher and student that
+//! answer from rules, behind a counting wrapper. Covers every move, revert, budget
+//! exhaustion, a bad teacher, and the incremental guarantees counted in model
+//! calls. The real end-to-end build (real GGUF models) is `bench/task_families.sh`
+//! and the README's figures.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use flowc::models::counting::CountingBackend;
+use flowc::models::{ChatRequest, ChatResponse, ModelBackend, ModelError, ModelIdentity};
+use flowc::optimize::build_file::{build_file, BuildFileError, BuildFileOptions};
+use flowc::optimize::descent::{BuildSummary, ModelProvider};
+use flowc::optimize::events::{BuildEvent, EventSink};
+use flowc::plan::from_source::PlanOptions;
+use flowc::plan::lock_file::LockedModel;
+use flowc::plan::LockFile;
+use flowc::runtime::call_cache::CallCache;
+use flowc::sandbox::{Sandbox, SandboxConfig};
+use flowc::semantic::FlowDatabase;
+use serde_json::{json, Value};
+
+/// A model that answers by a rule over the request's last message.
+struct RuleModel {
+    name: String,
+    rule: Box<dyn Fn(&ChatRequest) -> Result<String, ModelError> + Send + Sync>,
+}
+
+#[async_trait]
+impl ModelBackend for RuleModel {
+    fn identity(&self) -> ModelIdentity {
+        ModelIdentity { backend: "test".into(), model: self.name.clone(), file_sha256: None, endpoint: None }
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        let text = (self.rule)(request)?;
+        Ok(ChatResponse { text, prompt_tokens: 100, completion_tokens: 20, prompt_seconds: None, generation_seconds: None })
+    }
+}
+
+fn last_message(request: &ChatRequest) -> &str {
+    request.messages.last().map(|message| message.content.as_str()).unwrap_or("")
+}
+
+fn first_message(request: &ChatRequest) -> &str {
+    request.messages.iter().find(|message| message.role == flowc::models::Role::User).map(|message| message.content.as_str()).unwrap_or("")
+}
+
+struct Doubles {
+    models: BTreeMap<String, Arc<dyn ModelBackend>>,
+    teacher_calls: Arc<AtomicU64>,
+    student_calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl ModelProvider for Doubles {
+    async fn load(&self, name: &str, _model: &LockedModel) -> Result<Arc<dyn ModelBackend>, String> {
+        self.models.get(name).cloned().ok_or_else(|| format!("no double for `{name}`"))
+    }
+}
+
+fn doubles(student: RuleModel, teacher: RuleModel) -> Arc<Doubles> {
+    let teacher_calls = Arc::new(AtomicU64::new(0));
+    let student_calls = Arc::new(AtomicU64::new(0));
+    let mut models: BTreeMap<String, Arc<dyn ModelBackend>> = BTreeMap::new();
+    models.insert("student".into(), Arc::new(CountingBackend::new(Arc::new(student), Arc::clone(&student_calls))));
+    models.insert("teacher".into(), Arc::new(CountingBackend::new(Arc::new(teacher), Arc::clone(&teacher_calls))));
+    Arc::new(Doubles { models, teacher_calls, student_calls })
+}
+
+/// A project folder: the .flow file, its training data, a call cache.
+struct Project {
+    directory: PathBuf,
+}
+
+impl Project {
+    fn new(name: &str, flow: &str, train: &[Value]) -> Project {
+        let directory = std::env::temp_dir().join(format!("flowc-optimize-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        std::fs::create_dir_all(&directory).unwrap();
+        std::fs::write(directory.join("task.flow"), flow).unwrap();
+        let lines: Vec<String> = train.iter().map(Value::to_string).collect();
+        std::fs::write(directory.join("train.jsonl"), lines.join("\n") + "\n").unwrap();
+        Project { directory }
+    }
+
+    fn flow_path(&self) -> PathBuf {
+        self.directory.join("task.flow")
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.directory.join("flow.lock")
+    }
+
+    fn edit(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.flow_path()).unwrap();
+        assert!(text.contains(from), "the edit's anchor `{from}` is not in the file");
+        std::fs::write(self.flow_path(), text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// One `flowc build`; the lock is written like the CLI writes it.
+    async fn build(&self, provider: Arc<Doubles>) -> Result<(LockFile, Vec<BuildSummary>, Vec<BuildEvent>), String> {
+        let events: Arc<Mutex<Vec<BuildEvent>>> = Arc::default();
+        let sink_events = Arc::clone(&events);
+        let sink: EventSink = Arc::new(move |event: &BuildEvent| sink_events.lock().unwrap().push(event.clone()));
+        let options = BuildFileOptions {
+            provider,
+            sandbox: Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap(),
+            cache: Some(CallCache::new(self.directory.join("cache"))),
+            jobs: 4,
+            events: sink,
+            plan: PlanOptions { hash_model_files: false },
+        };
+        let mut database = FlowDatabase::default();
+        let file = database.set_file_text(&self.flow_path(), std::fs::read_to_string(self.flow_path()).unwrap());
+        let previous = std::fs::read_to_string(self.lock_path()).ok().map(|text| LockFile::from_toml(&text).unwrap());
+        let (lock, summaries) = build_file(&database, file, &self.lock_path(), previous.as_ref(), &options).await.map_err(|error| match error {
+            BuildFileError::Diagnostics(diagnostics) => format!("{} diagnostic(s)", diagnostics.len()),
+            BuildFileError::Failed(message) => message,
+        })?;
+        std::fs::write(self.lock_path(), lock.to_toml()).unwrap();
+        let events = events.lock().unwrap().clone();
+        Ok((lock, summaries, events))
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+const MODELS: &str = r#"
+model student = openai("student") {
+  base_url = "http://127.0.0.1:9/v1"
+  temperature = 0
+  seed = 0
+}
+model teacher = openai("teacher") {
+  base_url = "http://127.0.0.1:9/v1"
+  temperature = 0
+  seed = 0
+}
+"#;
+
+/// The GSM-Hard shape: the student extracts numbers, code computes.
+fn extraction_flow(budget: &str) -> String {
+    format!(
+        r#"import "std/metrics" {{ numeric_match }}
+{MODELS}
+dataset train = jsonl("train.jsonl") {{
+  question = .input
+  answer = .target
+}}
+
+workflow solve(question: text) -> (answer: number) {{
+  node extract = llm(student) {{
+    system = "Copy every number of the problem, in order."
+    prompt = "Problem: {{question}}"
+    output = json {{ quantities: [number] }}
+  }}
+
+  // a comment that edits must not count
+  node compute = code {{
+    inputs {{
+      numbers: [number] = extract.quantities
+    }}
+    source = """
+      def run(numbers):
+          return sum(numbers)
+      """
+    output = number
+  }}
+
+  answer = compute
+}}
+
+optimize solve {{
+  teacher = teacher
+  train = train
+  metric = numeric_match(rel_tol = 1e-6)
+  moves = [prompt, offload, consensus, topology]
+  budget {{
+    {budget}
+  }}
+}}
+"#
+    )
+}
+
+fn train_examples() -> Vec<Value> {
+    // answer = a * b - c
+    vec![
+        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 473}),
+        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 4480}),
+        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 220}),
+    ]
+}
+
+/// A student that drops the last number (the kind of mistake a 135M model makes).
+fn sloppy_student() -> RuleModel {
+    RuleModel {
+        name: "student".into(),
+        rule: Box::new(|request| {
+            let prompt = last_message(request);
+            let numbers: Vec<f64> = prompt.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+            let kept = &numbers[..numbers.len().saturating_sub(1)];
+            Ok(json!({"quantities": kept}).to_string())
+        }),
+    }
+}
+
+/// A teacher that knows the task: gold traces, and `a * b - c` as code after one
+/// wrong draft (to exercise execution feedback).
+fn good_teacher() -> RuleModel {
+    RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(|request| {
+            let first = first_message(request);
+            let last = last_message(request);
+            if first.contains("For ONE example") {
+                let inputs_line = first.split("Example inputs:").nth(1).unwrap_or("");
+                let numbers: Vec<f64> = inputs_line.split("Expected final output").next().unwrap_or("").split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+                let answer = numbers[0] * numbers[1] - numbers[2];
+                return Ok(json!({"extract": {"quantities": numbers}, "compute": answer}).to_string());
+            }
+            if last.contains("I ran your function") {
+                return Ok("```python\ndef run(numbers):\n    return numbers[0] * numbers[1] - numbers[2]\n```".into());
+            }
+            if first.contains("Write a deterministic Python function") {
+                return Ok("```python\ndef run(numbers):\n    return numbers[0] * numbers[1]\n```".into());
+            }
+            if first.contains("write a new SYSTEM PROMPT") {
+                return Ok(json!({"critique": "It drops the last number.", "system": "Copy all numbers, including the last one."}).to_string());
+            }
+            Ok("I do not know.".into())
+        }),
+    }
+}
+
+fn node<'a>(lock: &'a LockFile, name: &str) -> &'a flowc::plan::lock_file::LockedNode {
+    lock.workflows[0].nodes.iter().find(|node| node.name == name).unwrap_or_else(|| panic!("no node `{name}`"))
+}
+
+#[tokio::test]
+async fn offload_moves_fix_extraction_and_computation_and_the_bound_is_recorded() {
+    let project = Project::new("offload", &extraction_flow("iterations = 3\n    teacher_calls = 40"), &train_examples());
+    let provider = doubles(sloppy_student(), good_teacher());
+    let (lock, summaries, events) = project.build(Arc::clone(&provider)).await.unwrap();
+    let extract = node(&lock, "extract");
+    assert_eq!(extract.kind, "code", "extraction offloaded to the numbers_in capability");
+    assert_eq!(extract.provenance.origin, "offload");
+    assert!(extract.code.as_deref().unwrap().contains("def numbers_in"));
+    let compute = node(&lock, "compute");
+    assert_eq!(compute.provenance.origin, "offload", "{:#?}\n{events:#?}", summaries[0].nodes);
+    assert!(compute.code.as_deref().unwrap().contains("numbers[0] * numbers[1] - numbers[2]"), "{:?}", compute.code);
+    assert!(compute.provenance.critique.as_deref().unwrap().contains("feedback round 1"), "the second draft, after feedback: {:?}", compute.provenance.critique);
+    let build = lock.workflows[0].build.as_ref().unwrap();
+    assert_eq!((build.train_passed_before, build.train_passed_after), (0, 3));
+    assert_eq!(build.stopped, "all-passed");
+    assert_eq!(build.pac.kind, "realisable");
+    let expected_epsilon = ((build.hypotheses_tried as f64).ln() + (20f64).ln()) / 3.0;
+    assert!((build.pac.epsilon - expected_epsilon).abs() < 1e-5);
+    assert!(events.iter().any(|event| matches!(event, BuildEvent::ChangeKept { node, .. } if node == "compute")));
+    assert_eq!(summaries[0].train_passed_after, 3);
+    // The lock reads back and is what was written.
+    let reread = LockFile::from_toml(&std::fs::read_to_string(project.lock_path()).unwrap()).unwrap();
+    assert_eq!(reread, lock);
+    assert!(provider.teacher_calls.load(Ordering::SeqCst) >= 5, "gold traces and code drafts");
+}
+
+#[tokio::test]
+async fn a_change_that_lowers_the_training_metric_is_reverted() {
+    // The teacher's gold trace is wrong about `compute` for the intermediate
+    // node... here, about the extraction: it claims the numbers are doubled. The
+    // student extracts correctly, so matching the teacher would break the answer.
+    let examples = vec![
+        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 473}),
+        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 4480}),
+        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 999999}),
+    ];
+    let project = Project::new("revert", &extraction_flow("iterations = 1\n    teacher_calls = 30").replace("return sum(numbers)", "return numbers[0] * numbers[1] - numbers[2]"), &examples);
+    let exact_student = RuleModel {
+        name: "student".into(),
+        rule: Box::new(|request| {
+            let numbers: Vec<f64> = last_message(request).split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+            Ok(json!({"quantities": numbers}).to_string())
+        }),
+    };
+    let misleading_teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(|request| {
+            let first = first_message(request);
+            if first.contains("For ONE example") {
+                let inputs_line = first.split("Example inputs:").nth(1).unwrap_or("");
+                let numbers: Vec<f64> = inputs_line.split("Expected final output").next().unwrap_or("").split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse::<f64>().unwrap() * 2.0).collect();
+                return Ok(json!({"extract": {"quantities": numbers}}).to_string());
+            }
+            if first.contains("Write a deterministic Python function") {
+                return Ok("```python\ndef run(question):\n    found = []\n    for word in question.replace('.', ' ').split(' '):\n        if word.isdigit():\n            found.append(int(word) * 2)\n    return {\"quantities\": found}\n```".into());
+            }
+            Ok("no".into())
+        }),
+    };
+    let provider = doubles(exact_student, misleading_teacher);
+    let (lock, _, events) = project.build(provider).await.unwrap();
+    assert!(
+        events.iter().any(|event| matches!(event, BuildEvent::ChangeReverted { node, train_passed, previously_passed, .. } if node == "extract" && train_passed < previously_passed)),
+        "the doubling extraction matches the teacher's gold but breaks two answers: {events:#?}"
+    );
+    assert_eq!(node(&lock, "extract").kind, "llm", "reverted: the student's node stays");
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 2);
+}
+
+#[tokio::test]
+async fn an_exhausted_budget_stops_the_build_with_a_valid_lock() {
+    let project = Project::new("budget", &extraction_flow("iterations = 3\n    teacher_calls = 2"), &train_examples());
+    let provider = doubles(sloppy_student(), good_teacher());
+    let (lock, _, _) = project.build(Arc::clone(&provider)).await.unwrap();
+    let build = lock.workflows[0].build.as_ref().unwrap();
+    assert_eq!(build.stopped, "budget:teacher_calls");
+    assert!(build.teacher_calls <= 2);
+    assert_eq!(provider.teacher_calls.load(Ordering::SeqCst), 2);
+    // The capability needs no teacher; with no gold trace nothing could be tried.
+    assert_eq!(build.pac.kind, "agnostic");
+    LockFile::from_toml(&lock.to_toml()).unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_teacher_changes_nothing_it_cannot_prove_and_never_breaks_the_lock() {
+    let project = Project::new("bad-teacher", &extraction_flow("iterations = 2\n    teacher_calls = 40").replace("moves = [prompt, offload, consensus, topology]", "moves = [prompt, offload]"), &train_examples());
+    let exact_student = RuleModel {
+        name: "student".into(),
+        rule: Box::new(|request| {
+            let numbers: Vec<f64> = last_message(request).split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+            Ok(json!({"quantities": numbers}).to_string())
+        }),
+    };
+    let drafts = Arc::new(AtomicU64::new(0));
+    let bad_teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            let first = first_message(request);
+            if first.contains("For ONE example") {
+                return Ok("{ this is not json".into());
+            }
+            // Code that does not parse, code that loops, code that fails, prose.
+            Ok(match drafts.fetch_add(1, Ordering::SeqCst) % 4 {
+                0 => "```python\ndef run(numbers) return\n```".into(),
+                1 => "```python\ndef run(numbers):\n    total = 0\n    for i in range(1000000000):\n        total += i\n    return total\n```".into(),
+                2 => "```python\ndef run(numbers):\n    return numbers[10]\n```".into(),
+                _ => "I would rather not.".into(),
+            })
+        }),
+    };
+    let provider = doubles(exact_student, bad_teacher);
+    let (lock, summaries, _) = project.build(provider).await.unwrap();
+    assert_eq!(node(&lock, "compute").provenance.origin, "as-written", "no teacher draft passed: {:?}", summaries[0].nodes);
+    assert_eq!(node(&lock, "compute").code.as_deref().unwrap().trim(), "def run(numbers):\n    return sum(numbers)");
+    let build = lock.workflows[0].build.as_ref().unwrap();
+    assert_eq!(build.train_passed_after, 0);
+    assert_ne!(build.stopped, "all-passed");
+}
+
+#[tokio::test]
+async fn builds_are_incremental_counted_in_model_calls() {
+    let project = Project::new("incremental", &extraction_flow("iterations = 3\n    teacher_calls = 40"), &train_examples());
+    // Each build gets fresh counters; the call cache and the lock persist.
+    let (first, _, _) = project.build(doubles(sloppy_student(), good_teacher())).await.unwrap();
+    assert_eq!(first.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+
+    // A no-op rebuild: no model call at all, and the same bytes.
+    let provider = doubles(sloppy_student(), good_teacher());
+    let (second, summaries, _) = project.build(Arc::clone(&provider)).await.unwrap();
+    assert_eq!(provider.teacher_calls.load(Ordering::SeqCst) + provider.student_calls.load(Ordering::SeqCst), 0);
+    assert!(summaries[0].reused_all);
+    assert_eq!(second.to_toml(), first.to_toml());
+
+    // A comment edit: still nothing.
+    project.edit("// a comment that edits must not count", "// an edited comment, moved\n  // over two lines");
+    let provider = doubles(sloppy_student(), good_teacher());
+    let (third, _, _) = project.build(Arc::clone(&provider)).await.unwrap();
+    assert_eq!(provider.teacher_calls.load(Ordering::SeqCst) + provider.student_calls.load(Ordering::SeqCst), 0);
+    assert_eq!(third.workflows[0].nodes, first.workflows[0].nodes);
+
+    // Editing the extraction prompt re-descends `extract`, which re-converges to
+    // the same capability code: `compute`'s inputs did not change, so it is reused
+    // (early cut-off).
+    project.edit("Copy every number of the problem, in order.", "List the numbers of the problem in the order they appear.");
+    let provider = doubles(sloppy_student(), good_teacher());
+    let (fourth, _, events) = project.build(Arc::clone(&provider)).await.unwrap();
+    assert!(provider.student_calls.load(Ordering::SeqCst) + provider.teacher_calls.load(Ordering::SeqCst) > 0, "the edited node is descended again");
+    assert!(events.iter().any(|event| matches!(event, BuildEvent::NodeStarted { node, .. } if node == "extract")), "{events:#?}");
+    assert!(events.iter().any(|event| matches!(event, BuildEvent::NodeReused { node, .. } if node == "compute")), "{events:#?}");
+    assert!(!events.iter().any(|event| matches!(event, BuildEvent::NodeStarted { node, .. } if node == "compute")));
+    assert_eq!(node(&fourth, "extract").code, node(&first, "extract").code);
+    assert_eq!(node(&fourth, "compute"), node(&first, "compute"));
+
+    // Editing the downstream node re-descends it and reuses the upstream one.
+    project.edit("return sum(numbers)", "return max(numbers)");
+    let provider = doubles(sloppy_student(), good_teacher());
+    let (_, _, events) = project.build(Arc::clone(&provider)).await.unwrap();
+    assert!(events.iter().any(|event| matches!(event, BuildEvent::NodeReused { node, .. } if node == "extract")), "{events:#?}");
+    assert!(events.iter().any(|event| matches!(event, BuildEvent::NodeStarted { node, .. } if node == "compute")), "{events:#?}");
+}
+
+#[tokio::test]
+async fn an_interrupted_build_resumes_without_repeating_finished_calls() {
+    let flow = extraction_flow("iterations = 3\n    teacher_calls = 40");
+    // The whole build's model calls, measured on a fresh project.
+    let reference = Project::new("resume-reference", &flow, &train_examples());
+    let provider = doubles(sloppy_student(), good_teacher());
+    reference.build(Arc::clone(&provider)).await.unwrap();
+    let total = provider.teacher_calls.load(Ordering::SeqCst);
+    assert!(total >= 4);
+
+    // The same build, killed after 3 teacher calls (the teacher's connection dies).
+    let project = Project::new("resume", &flow, &train_examples());
+    let answered = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&answered);
+    let good = good_teacher();
+    let dying_teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            if counter.fetch_add(1, Ordering::SeqCst) >= 3 {
+                return Err(ModelError::Transport("connection reset (the build was interrupted)".into()));
+            }
+            (good.rule)(request)
+        }),
+    };
+    let error = project.build(doubles(sloppy_student(), dying_teacher)).await.err().expect("the interrupted build fails");
+    assert!(error.contains("interrupted"), "{error}");
+    assert!(!project.lock_path().exists(), "a failed build writes no lock");
+
+    // The rerun asks the teacher only what the first run did not get answered.
+    let provider = doubles(sloppy_student(), good_teacher());
+    let (lock, _, _) = project.build(Arc::clone(&provider)).await.unwrap();
+    assert_eq!(provider.teacher_calls.load(Ordering::SeqCst), total - 3);
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+}
+
+#[tokio::test]
+async fn consensus_is_chosen_when_samples_vote_better_than_greedy() {
+    // A student that is right when sampled with seeds 1..=5 mostly, wrong greedily.
+    let flow = format!(
+        r#"import "std/metrics" {{ exact_match }}
+{MODELS}
+dataset train = jsonl("train.jsonl") {{
+  ticket = .input
+  label = .target
+}}
+workflow triage(ticket: text) -> (label: text) {{
+  node classify = llm(student) {{
+    prompt = "Label the ticket: {{ticket}}"
+    output = text
+  }}
+  label = classify
+}}
+optimize triage {{
+  teacher = teacher
+  train = train
+  metric = exact_match
+  moves = [consensus]
+}}
+"#
+    );
+    let examples = vec![json!({"input": "refund please", "target": "billing"}), json!({"input": "app crashes", "target": "bug"}), json!({"input": "card declined", "target": "billing"})];
+    let project = Project::new("consensus", &flow, &examples);
+    let student = RuleModel {
+        name: "student".into(),
+        rule: Box::new(|request| {
+            let prompt = last_message(request);
+            let right = if prompt.contains("crash") { "bug" } else { "billing" };
+            // Greedy (temperature 0) is wrong; seeds 1, 2 and 4 are right.
+            let seed = request.decoding.seed.unwrap_or(0);
+            let sampled = request.decoding.temperature.unwrap_or(0.0) > 0.0;
+            Ok(if sampled && seed != 3 && seed != 5 { right.to_string() } else { "other".to_string() })
+        }),
+    };
+    let teacher = RuleModel { name: "teacher".into(), rule: Box::new(|_| Ok("{}".into())) };
+    let (lock, _, _) = project.build(doubles(student, teacher)).await.unwrap();
+    let classify = node(&lock, "classify");
+    assert_eq!(classify.kind, "consensus");
+    let consensus = classify.consensus.as_ref().unwrap();
+    assert_eq!((consensus.samples, consensus.vote.as_str(), consensus.first_seed), (3, "majority", 1));
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+}
+
+#[tokio::test]
+async fn the_prompt_move_keeps_a_rewrite_that_the_student_follows() {
+    let project = Project::new("prompt", &extraction_flow("iterations = 2\n    teacher_calls = 40").replace("moves = [prompt, offload, consensus, topology]", "moves = [prompt]").replace("return sum(numbers)", "return numbers[0] * numbers[1] - numbers[2]"), &train_examples());
+    // The student follows instructions: told to keep the last number, it does.
+    let student = RuleModel {
+        name: "student".into(),
+        rule: Box::new(|request| {
+            let system = request.messages.first().map(|message| message.content.clone()).unwrap_or_default();
+            let numbers: Vec<f64> = last_message(request).split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+            let kept = if system.contains("including the last one") { &numbers[..] } else { &numbers[..numbers.len() - 1] };
+            Ok(json!({"quantities": kept}).to_string())
+        }),
+    };
+    let (lock, _, _) = project.build(doubles(student, good_teacher())).await.unwrap();
+    let extract = node(&lock, "extract");
+    assert_eq!(extract.kind, "llm");
+    assert_eq!(extract.provenance.origin, "prompt");
+    assert_eq!(extract.system.as_deref(), Some("Copy all numbers, including the last one."));
+    assert_eq!(extract.provenance.critique.as_deref(), Some("It drops the last number."));
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+}
+
+#[tokio::test]
+async fn the_topology_move_inserts_an_extraction_node_before_code_that_reads_text() {
+    let flow = format!(
+        r#"import "std/metrics" {{ numeric_match }}
+{MODELS}
+dataset train = jsonl("train.jsonl") {{
+  question = .input
+  answer = .target
+}}
+workflow solve(question: text) -> (answer: number) {{
+  node compute = code {{
+    inputs {{
+      question = question
+    }}
+    source = """
+      def run(question):
+          return 0
+      """
+    output = number
+  }}
+  answer = compute
+}}
+optimize solve {{
+  teacher = teacher
+  train = train
+  metric = numeric_match
+  moves = [offload, topology]
+  budget {{
+    teacher_calls = 40
+  }}
+}}
+"#
+    );
+    let project = Project::new("topology", &flow, &train_examples());
+    // The teacher cannot parse text, but computes fine from a numbers list.
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(|request| {
+            let first = first_message(request);
+            if first.contains("For ONE example") {
+                return Ok("{}".into());
+            }
+            if first.contains("def run(question, numbers)") {
+                return Ok("```python\ndef run(question, numbers):\n    return numbers[0] * numbers[1] - numbers[2]\n```".into());
+            }
+            Ok("```python\ndef run(question):\n    return len(question)\n```".into())
+        }),
+    };
+    let (lock, _, _) = project.build(doubles(sloppy_student(), teacher)).await.unwrap();
+    let workflow = &lock.workflows[0];
+    assert_eq!(workflow.order, vec!["compute_numbers".to_string(), "compute".to_string()]);
+    let inserted = node(&lock, "compute_numbers");
+    assert_eq!(inserted.provenance.origin, "topology");
+    assert_eq!(inserted.provenance.inserted_for.as_deref(), Some("compute"));
+    let compute = node(&lock, "compute");
+    assert_eq!(compute.code_inputs.get("numbers").map(String::as_str), Some("compute_numbers"));
+    assert!(compute.reads.contains(&"compute_numbers".to_string()));
+    assert_eq!(workflow.build.as_ref().unwrap().train_passed_after, 3);
+}
+
+#[test]
+fn the_numbers_capability_reads_digits_separators_decimals_and_words() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap();
+    let source = flowc::optimize::capabilities::numbers_in_node_source("question", Some(&json!({"type": "array", "items": {"type": "number"}}))).unwrap();
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("question".into(), json!("Janet’s ducks lay 16 eggs. She eats three, bakes with 4,933,828. She sells at $2.50 each. Done."));
+    let value = runtime.block_on(sandbox.call(&source, "run", arguments)).unwrap();
+    assert_eq!(value, json!([16, 3, 4933828, 2.5]));
+}
+
+#[allow(dead_code)]
+fn unused(_: &Path) {}
