@@ -65,6 +65,7 @@ rows=()
 befores=()
 afters=()
 build_total=0
+teacher_total=0
 failed=0
 count=0
 
@@ -104,24 +105,27 @@ while read -r name index seed _; do
       { echo "task_families.sh: flowc eval failed on $dir/flow.lock:" >&2; tail -n 20 "$dir/eval-after.log" >&2; exit 1; }
     after=$(accuracy "$dir/after.json")
     after_shown=$after
+    calls=$(awk -F' = ' '$1 == "teacher_calls" { print $2; exit }' "$dir/flow.lock")
+    teacher_total=$((teacher_total + ${calls:-0}))
   else
     echo "note: flowc build failed on $name (exit $status); last lines:" >&2
     tail -n 20 "$dir/build.log" >&2
     failed=$((failed + 1))
     after=0
     after_shown="failed"
+    calls="-"
   fi
 
   befores+=("$before")
   afters+=("$after")
   count=$((count + 1))
-  rows+=("$(printf '%-18s %6s %8s %8s %10s' "$name" "$index" "$before" "$after_shown" "$build_s")")
-  echo "    before=$before after=$after_shown build_s=$build_s" >&2
+  rows+=("$(printf '%-18s %6s %8s %8s %10s %8s' "$name" "$index" "$before" "$after_shown" "$build_s" "$calls")")
+  echo "    before=$before after=$after_shown build_s=$build_s teacher_calls=$calls" >&2
 done <"$families_file"
 
 (( count > 0 )) || { echo "task_families.sh: no family to run" >&2; exit 2; }
 
-printf '%-18s %6s %8s %8s %10s\n' "family" "index" "before" "after" "build_s"
+printf '%-18s %6s %8s %8s %10s %8s\n' "family" "index" "before" "after" "build_s" "teacher"
 printf '%s\n' "${rows[@]}"
 mean() { printf '%s\n' "$@" | awk '{ total += $1 } END { printf "%.3f", total / NR }'; }
-echo "families=$count before=$(mean "${befores[@]}") after=$(mean "${afters[@]}") build_s=$build_total build_failed=$failed"
+echo "families=$count before=$(mean "${befores[@]}") after=$(mean "${afters[@]}") build_s=$build_total teacher_calls=$teacher_total build_failed=$failed"

@@ -684,6 +684,15 @@ async fn search_moves(context: &MoveContext<'_>, allowed: &std::collections::BTr
         return Ok(best);
     }
     if allowed.contains(&Move::Offload) {
+        let candidate = moves::offload::formula(context, before).await;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
+    if allowed.contains(&Move::Offload) {
         let arguments = moves::code_arguments(context.node);
         let candidate = moves::offload::teacher_code(context, before, &arguments, &[]).await?;
         if better(&candidate, &best) {

@@ -18,6 +18,7 @@ pub mod build_key;
 pub mod capabilities;
 pub mod descent;
 pub mod events;
+pub mod formula_search;
 pub mod gold_trace;
 pub mod moves;
 pub mod pac_bound;

@@ -43,6 +43,44 @@ pub async fn capability(context: &MoveContext<'_>, score_before: usize) -> Optio
     })
 }
 
+/// The smallest arithmetic formula over a number-list argument that gives every
+/// gold output (`formula_search`): no teacher call, and exact when it exists.
+pub async fn formula(context: &MoveContext<'_>, score_before: usize) -> Option<Candidate> {
+    let gold: Vec<f64> = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>()?;
+    let arguments = code_arguments(context.node);
+    let (argument, reference, inputs) = arguments.iter().find_map(|(argument, reference)| {
+        let inputs: Vec<Vec<f64>> = context
+            .trial
+            .environments
+            .iter()
+            .map(|environment| match reference_value(environment, reference) {
+                Some(Value::Array(items)) => items.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>(),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((argument.clone(), reference.clone(), inputs))
+    })?;
+    let found = crate::optimize::formula_search::search_formula(&inputs, &gold, &argument)?;
+    // Every expression considered is a hypothesis the data chose among.
+    context.hypotheses.fetch_add(found.considered.saturating_sub(1), std::sync::atomic::Ordering::Relaxed);
+    let source = format!("def run({argument}):\n    return {}\n", found.expression);
+    let mut node = as_code_node(context.node, source, &[(argument.clone(), reference.clone())]);
+    node.reads = vec![reference.split('.').next().unwrap_or(&reference).to_string()];
+    let outputs = context.trial.outputs_of(std::slice::from_ref(&node)).await;
+    let score = context.trial.score(&outputs);
+    context.tried(Move::Offload, format!("formula search: `{}` ({} expressions considered)", found.expression, found.considered), score);
+    (score > score_before).then(|| {
+        let critique = format!(
+            "The output is arithmetic on `{reference}`: the smallest formula that gives all {} training outputs, found by search among {} expressions, is `{}`.",
+            context.trial.total(),
+            found.considered,
+            found.expression
+        );
+        node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
+        Candidate { nodes: vec![node], the_move: Move::Offload, critique, score }
+    })
+}
+
 /// Code written by the teacher. `extra` are nodes inserted before the node (by the
 /// topology move) whose outputs the code may read through `arguments`.
 pub async fn teacher_code(

@@ -1,0 +1,276 @@
+//! Formula search: the smallest arithmetic expression over a node's numbers that
+//! gives the expected output on every training example.
+//!
+//! Why: the offload move's code is usually a short formula over the numbers of the
+//! text (`numbers[3] - numbers[0] - numbers[1] - numbers[2]`). A 1.5B teacher finds
+//! such a formula on some task families and not on others (teacher notes: 4 of 6);
+//! an exhaustive search over small expressions finds it whenever it is small, at no
+//! teacher cost, and says how many expressions it considered — they are
+//! hypotheses, and count in the PAC bound's k.
+//!
+//! Bottom-up enumeration by size (number of leaves), keeping one expression per
+//! distinct vector of values on the training examples (observational equivalence:
+//! two expressions that agree on every example are the same hypothesis to the
+//! data), smallest first. Leaves are the numbers and a few constants that word
+//! problems leave unwritten ("half", "twice", "per cent", "a dozen", "an hour").
+
+use std::collections::HashSet;
+
+/// Constants a word problem often implies without writing them as digits.
+const CONSTANTS: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 7.0, 10.0, 12.0, 60.0, 100.0];
+/// Expressions of up to this many leaves.
+const MAX_LEAVES: usize = 4;
+/// A bound on the expressions kept per size, so a long list of numbers cannot
+/// make the search slow.
+const MAX_PER_SIZE: usize = 400_000;
+
+#[derive(Clone, Debug)]
+struct Expression {
+    text: String,
+    values: Vec<f64>,
+    constants: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoundFormula {
+    /// A starlark expression over `numbers` (e.g. `numbers[3] - numbers[0]`).
+    pub expression: String,
+    /// Distinct expressions considered (hypotheses).
+    pub considered: u64,
+}
+
+/// `inputs[i]` are the numbers of example i, `targets[i]` its expected output.
+/// Every example must have the same count of numbers (positions mean the same
+/// quantity across a task family); otherwise there is no formula to find.
+pub fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> Option<FoundFormula> {
+    let examples = inputs.len();
+    if examples == 0 || examples != targets.len() {
+        return None;
+    }
+    let width = inputs[0].len();
+    if width == 0 || width > 12 || inputs.iter().any(|numbers| numbers.len() != width) {
+        return None;
+    }
+    let mut seen: HashSet<Vec<i64>> = HashSet::new();
+    let mut by_size: Vec<Vec<Expression>> = vec![Vec::new(); MAX_LEAVES + 1];
+    let mut considered = 0u64;
+    let matches = |values: &[f64]| values.iter().zip(targets).all(|(value, target)| (value - target).abs() <= 1e-9 * target.abs().max(1.0));
+    let mut leaves = Vec::new();
+    for position in 0..width {
+        leaves.push(Expression { text: format!("{argument}[{position}]"), values: inputs.iter().map(|numbers| numbers[position]).collect(), constants: 0 });
+    }
+    for constant in CONSTANTS {
+        leaves.push(Expression { text: format_constant(constant), values: vec![constant; examples], constants: 1 });
+    }
+    for leaf in leaves {
+        considered += 1;
+        if leaf.constants == 0 && matches(&leaf.values) {
+            return Some(FoundFormula { expression: leaf.text, considered });
+        }
+        if seen.insert(signature(&leaf.values)) {
+            by_size[1].push(leaf);
+        }
+    }
+    for size in 2..=MAX_LEAVES {
+        let mut found: Vec<Expression> = Vec::new();
+        let mut level: Vec<Expression> = Vec::new();
+        for left_size in 1..size {
+            let right_size = size - left_size;
+            for left in &by_size[left_size] {
+                for right in &by_size[right_size] {
+                    if left.constants + right.constants > 1 {
+                        continue;
+                    }
+                    for operator in ['+', '-', '*', '/'] {
+                        // a + b and b + a are one hypothesis: keep one order.
+                        if (operator == '+' || operator == '*') && left_size == right_size && left.text > right.text {
+                            continue;
+                        }
+                        let Some(values) = combine(&left.values, &right.values, operator) else { continue };
+                        considered += 1;
+                        if !seen.insert(signature(&values)) {
+                            continue;
+                        }
+                        let text = format!("{} {operator} {}", parenthesised(&left.text, operator, false), parenthesised(&right.text, operator, true));
+                        let expression = Expression { text, values, constants: left.constants + right.constants };
+                        if matches(&expression.values) {
+                            found.push(expression.clone());
+                        }
+                        if level.len() < MAX_PER_SIZE {
+                            level.push(expression);
+                        }
+                    }
+                }
+            }
+        }
+        // The smallest size that fits wins; among those, the fewest constants,
+        // then the shortest text (a deterministic Occam order).
+        if let Some(best) = found.into_iter().min_by(|a, b| (a.constants, a.text.len(), &a.text).cmp(&(b.constants, b.text.len(), &b.text))) {
+            return Some(FoundFormula { expression: best.text, considered });
+        }
+        by_size[size] = level;
+    }
+    None
+}
+
+fn combine(left: &[f64], right: &[f64], operator: char) -> Option<Vec<f64>> {
+    let mut values = Vec::with_capacity(left.len());
+    for (a, b) in left.iter().zip(right) {
+        let value = match operator {
+            '+' => a + b,
+            '-' => a - b,
+            '*' => a * b,
+            '/' if *b != 0.0 => a / b,
+            _ => return None,
+        };
+        if !value.is_finite() {
+            return None;
+        }
+        values.push(value);
+    }
+    Some(values)
+}
+
+/// Values rounded to 9 significant digits: equal up to floating-point noise.
+fn signature(values: &[f64]) -> Vec<i64> {
+    values
+        .iter()
+        .flat_map(|value| {
+            if *value == 0.0 {
+                return [0, 0];
+            }
+            let exponent = value.abs().log10().floor() as i64;
+            let mantissa = (value / 10f64.powi(exponent as i32) * 1e8).round() as i64;
+            [mantissa, exponent]
+        })
+        .collect()
+}
+
+fn format_constant(constant: f64) -> String {
+    format!("{}", constant as i64)
+}
+
+/// Parentheses where precedence needs them (`a - (b + c)`, `(a + b) * c`).
+fn parenthesised(text: &str, operator: char, right_side: bool) -> String {
+    let top = top_level_operator(text);
+    let needs = match (operator, top) {
+        (_, None) => false,
+        ('*', Some('+' | '-')) | ('/', Some('+' | '-')) => true,
+        ('-', Some('+' | '-')) if right_side => true,
+        ('/', Some('*' | '/')) if right_side => true,
+        _ => false,
+    };
+    if needs {
+        format!("({text})")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The operator applied last in `text` (outside parentheses), lowest precedence.
+fn top_level_operator(text: &str) -> Option<char> {
+    let mut depth = 0;
+    let mut found: Option<char> = None;
+    let characters: Vec<char> = text.chars().collect();
+    for (index, character) in characters.iter().enumerate() {
+        match character {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            '+' | '-' | '*' | '/' if depth == 0 && index > 0 && characters[index - 1] == ' ' => {
+                let low = matches!(character, '+' | '-');
+                if found.is_none() || low {
+                    found = Some(*character);
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_change_formula_of_a_shopping_family() {
+        let inputs = vec![vec![6.73, 16.19, 8812311.0, 27.0], vec![7.30, 16.75, 4186027.0, 18.0], vec![7.34, 14.47, 4123476.0, 16.0]];
+        let targets = vec![-8812306.92, -4186033.05, -4123481.81];
+        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        // Whatever form it took, it must evaluate right, from four leaves.
+        assert_eq!(found.expression.matches("numbers[").count(), 4, "{}", found.expression);
+        for (numbers, target) in inputs.iter().zip(&targets) {
+            let value = evaluate(&found.expression, numbers);
+            assert!((value - target).abs() < 1e-6 * target.abs(), "{} gave {value}", found.expression);
+        }
+        assert!(found.considered > 10);
+    }
+
+    #[test]
+    fn uses_an_unwritten_constant_when_the_text_implies_one() {
+        // "half that much": a + a / 2
+        let inputs = vec![vec![2287720.0], vec![1000.0], vec![36.0]];
+        let targets = vec![3431580.0, 1500.0, 54.0];
+        let found = search_formula(&inputs, &targets, "n").unwrap();
+        for (numbers, target) in inputs.iter().zip(&targets) {
+            assert!((evaluate(&found.expression, numbers) - target).abs() < 1e-6, "{}", found.expression);
+        }
+    }
+
+    #[test]
+    fn gives_up_rather_than_guessing() {
+        let inputs = vec![vec![3.0, 5.0], vec![7.0, 11.0], vec![13.0, 17.0]];
+        let targets = vec![123456.0, 654321.0, 111.0];
+        assert!(search_formula(&inputs, &targets, "n").is_none());
+        assert!(search_formula(&[vec![1.0], vec![1.0, 2.0]], &[1.0, 2.0], "n").is_none(), "positions must mean the same thing");
+    }
+
+    #[test]
+    fn parentheses_follow_precedence() {
+        assert_eq!(parenthesised("a + b", '*', false), "(a + b)");
+        assert_eq!(parenthesised("a + b", '-', true), "(a + b)");
+        assert_eq!(parenthesised("a + b", '-', false), "a + b");
+        assert_eq!(parenthesised("a * b", '/', true), "(a * b)");
+        assert_eq!(parenthesised("n[0]", '/', true), "n[0]");
+    }
+
+    /// A tiny evaluator for the expressions this module writes (tests only).
+    fn evaluate(expression: &str, numbers: &[f64]) -> f64 {
+        fn parse(tokens: &[String], position: &mut usize, numbers: &[f64]) -> f64 {
+            let mut value = term(tokens, position, numbers);
+            while *position < tokens.len() && (tokens[*position] == "+" || tokens[*position] == "-") {
+                let operator = tokens[*position].clone();
+                *position += 1;
+                let right = term(tokens, position, numbers);
+                value = if operator == "+" { value + right } else { value - right };
+            }
+            value
+        }
+        fn term(tokens: &[String], position: &mut usize, numbers: &[f64]) -> f64 {
+            let mut value = atom(tokens, position, numbers);
+            while *position < tokens.len() && (tokens[*position] == "*" || tokens[*position] == "/") {
+                let operator = tokens[*position].clone();
+                *position += 1;
+                let right = atom(tokens, position, numbers);
+                value = if operator == "*" { value * right } else { value / right };
+            }
+            value
+        }
+        fn atom(tokens: &[String], position: &mut usize, numbers: &[f64]) -> f64 {
+            let token = tokens[*position].clone();
+            *position += 1;
+            if token == "(" {
+                let value = parse(tokens, position, numbers);
+                *position += 1;
+                return value;
+            }
+            if let Some(index) = token.split('[').nth(1) {
+                return numbers[index.trim_end_matches(']').parse::<usize>().unwrap()];
+            }
+            token.parse().unwrap()
+        }
+        let spaced = expression.replace('(', " ( ").replace(')', " ) ");
+        let tokens: Vec<String> = spaced.split_whitespace().map(str::to_string).collect();
+        parse(&tokens, &mut 0, numbers)
+    }
+}
