@@ -2,9 +2,10 @@
 # Set up flowc on a fresh machine, then run its main job.
 #
 # Installs what the project needs (a release build of flowc, the two real GGUF models
-# verified by sha256, llama.cpp's OpenAI-compatible server for the HTTP tests), checks
-# the examples, and runs the GSM-Hard example's plan on three problems with the local
-# SmolLM2 student. Idempotent: quick when everything is already there. Honours
+# verified by sha256, llama.cpp's OpenAI-compatible server for the HTTP tests and the
+# local teacher), checks the examples, checks that the committed compiled plans are up
+# to date (`flowc build --locked`: a no-op build, no model call), and runs them on
+# three problems each with the local SmolLM2 student alone (no teacher). Idempotent: quick when everything is already there. Honours
 # CARGO_TARGET_DIR, so CI can keep one build folder across clones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ flowc="$target_dir/release/flowc"
 echo "==> models (SmolLM2-135M student, Qwen2.5-Coder-1.5B teacher)"
 python3 scripts/fetch_models.py
 
-echo "==> llama.cpp server (for the OpenAI-compatible HTTP tests)"
+echo "==> llama.cpp server (the local teacher's engine, and the HTTP tests)"
 if python3 -c "import llama_cpp.server" >/dev/null 2>&1; then
   echo "ok    llama-cpp-python is installed"
 else
@@ -37,7 +38,11 @@ echo "==> checking the examples"
 "$flowc" check examples/
 "$flowc" fmt --check examples/ stdlib/
 
-echo "==> locking and running the GSM-Hard example on three problems"
-"$flowc" lock examples/gsm_hard/gsm_hard.flow
+echo "==> the compiled plans are up to date (no-op builds: no model call)"
+"$flowc" build --locked examples/templated_shopping_change/shopping_change.flow
+"$flowc" build --locked examples/gsm_hard/gsm_hard.flow
+
+echo "==> running the compiled plans with the student alone, three problems each"
+"$flowc" run examples/templated_shopping_change/flow.lock --inputs examples/templated_shopping_change/data/sample_questions.jsonl
 "$flowc" run examples/gsm_hard/flow.lock --inputs examples/gsm_hard/data/sample_questions.jsonl
 echo "==> flowc is ready: $flowc"
