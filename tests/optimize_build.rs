@@ -192,13 +192,16 @@ optimize solve {{
 }
 
 fn train_examples() -> Vec<Value> {
-    // answer = a * b - c
+    // answer = a * b - c - a - b: five leaves, beyond the formula search (four), so
+    // the teacher has to write it.
     vec![
-        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 473}),
-        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 4480}),
-        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 220}),
+        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 421}),
+        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 2977}),
+        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 186}),
     ]
 }
+
+const RIGHT_FORMULA: &str = "numbers[0] * numbers[1] - numbers[2] - numbers[0] - numbers[1]";
 
 /// A student that drops the last number (the kind of mistake a 135M model makes).
 fn sloppy_student() -> RuleModel {
@@ -224,11 +227,11 @@ fn good_teacher() -> RuleModel {
             if first.contains("For ONE example") {
                 let inputs_line = first.split("Example inputs:").nth(1).unwrap_or("");
                 let numbers: Vec<f64> = inputs_line.split("Expected final output").next().unwrap_or("").split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
-                let answer = numbers[0] * numbers[1] - numbers[2];
+                let answer = numbers[0] * numbers[1] - numbers[2] - numbers[0] - numbers[1];
                 return Ok(json!({"extract": {"quantities": numbers}, "compute": answer}).to_string());
             }
             if last.contains("I ran your function") {
-                return Ok("```python\ndef run(numbers):\n    return numbers[0] * numbers[1] - numbers[2]\n```".into());
+                return Ok(format!("```python\ndef run(numbers):\n    return {RIGHT_FORMULA}\n```"));
             }
             if first.contains("Write a deterministic Python function") {
                 return Ok("```python\ndef run(numbers):\n    return numbers[0] * numbers[1]\n```".into());
@@ -256,7 +259,7 @@ async fn offload_moves_fix_extraction_and_computation_and_the_bound_is_recorded(
     assert!(extract.code.as_deref().unwrap().contains("def numbers_in"));
     let compute = node(&lock, "compute");
     assert_eq!(compute.provenance.origin, "offload", "{:#?}\n{events:#?}", summaries[0].nodes);
-    assert!(compute.code.as_deref().unwrap().contains("numbers[0] * numbers[1] - numbers[2]"), "{:?}", compute.code);
+    assert!(compute.code.as_deref().unwrap().contains(RIGHT_FORMULA), "{:?}", compute.code);
     assert!(compute.provenance.critique.as_deref().unwrap().contains("feedback round 1"), "the second draft, after feedback: {:?}", compute.provenance.critique);
     let build = lock.workflows[0].build.as_ref().unwrap();
     assert_eq!((build.train_passed_before, build.train_passed_after), (0, 3));
@@ -491,7 +494,7 @@ optimize triage {{
 
 #[tokio::test]
 async fn the_prompt_move_keeps_a_rewrite_that_the_student_follows() {
-    let project = Project::new("prompt", &extraction_flow("iterations = 2\n    teacher_calls = 40").replace("moves = [prompt, offload, consensus, topology]", "moves = [prompt]").replace("return sum(numbers)", "return numbers[0] * numbers[1] - numbers[2]"), &train_examples());
+    let project = Project::new("prompt", &extraction_flow("iterations = 2\n    teacher_calls = 40").replace("moves = [prompt, offload, consensus, topology]", "moves = [prompt]").replace("return sum(numbers)", &format!("return {RIGHT_FORMULA}")), &train_examples());
     // The student follows instructions: told to keep the last number, it does.
     let student = RuleModel {
         name: "student".into(),
@@ -553,8 +556,8 @@ optimize solve {{
             if first.contains("For ONE example") {
                 return Ok("{}".into());
             }
-            if first.contains("def run(question, numbers)") {
-                return Ok("```python\ndef run(question, numbers):\n    return numbers[0] * numbers[1] - numbers[2]\n```".into());
+            if first.contains("def run(numbers)") || first.contains("def run(question, numbers)") {
+                return Ok(format!("```python\ndef run(question, numbers):\n    return {RIGHT_FORMULA}\n```"));
             }
             Ok("```python\ndef run(question):\n    return len(question)\n```".into())
         }),
@@ -584,3 +587,23 @@ fn the_numbers_capability_reads_digits_separators_decimals_and_words() {
 
 #[allow(dead_code)]
 fn unused(_: &Path) {}
+
+#[tokio::test]
+async fn formula_search_offloads_a_small_formula_without_asking_the_teacher_for_code() {
+    // answer = a * b - c: within the search's four leaves.
+    let examples = vec![
+        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 473}),
+        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 4480}),
+        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 220}),
+    ];
+    let project = Project::new("formula", &extraction_flow("iterations = 3\n    teacher_calls = 40"), &examples);
+    let (lock, _, events) = project.build(doubles(sloppy_student(), good_teacher())).await.unwrap();
+    let compute = node(&lock, "compute");
+    assert_eq!(compute.provenance.origin, "offload");
+    assert_eq!(compute.code.as_deref(), Some("def run(numbers):\n    return numbers[0] * numbers[1] - numbers[2]\n"));
+    assert!(compute.provenance.critique.as_deref().unwrap().contains("found by search"));
+    let code_requests = events.iter().filter(|event| matches!(event, BuildEvent::TeacherCall { purpose, .. } if purpose.starts_with("offload"))).count();
+    assert_eq!(code_requests, 0, "the teacher wrote no code");
+    // The expressions searched are hypotheses too.
+    assert!(lock.workflows[0].build.as_ref().unwrap().hypotheses_tried > 100);
+}

@@ -165,7 +165,7 @@ fn print_summary(summary: &BuildSummary) {
         println!("  validation set: {passed}/{total} pass (run once on the final plan; never used to choose)");
     }
     println!("  {}", summary.pac);
-    println!("  {:.1} s", summary.seconds);
+    println!("  {} student call(s) reached the model; {:.1} s", summary.student_calls, summary.seconds);
 }
 
 /// Live progress: a spinner with the current node, step and call counts on a
@@ -181,6 +181,7 @@ struct ProgressState {
     node: String,
     step: u32,
     teacher_calls: u64,
+    student_calls: u64,
     moves: u64,
 }
 
@@ -212,6 +213,7 @@ impl Progress {
                     state.step = *step;
                 }
                 BuildEvent::TeacherCall { calls, .. } => state.teacher_calls = *calls,
+                BuildEvent::StudentCall { calls, .. } => state.student_calls = *calls,
                 BuildEvent::MoveTried { .. } => state.moves += 1,
                 BuildEvent::ChangeKept { node, move_name, train_passed, train_total, .. } => {
                     bar.println(format!("  kept {move_name} on `{node}`: {train_passed}/{train_total} training examples pass"));
@@ -221,7 +223,10 @@ impl Progress {
                 }
                 _ => {}
             }
-            bar.set_message(format!("node `{}` step {} · teacher calls {} · candidates tried {}", state.node, state.step, state.teacher_calls, state.moves));
+            bar.set_message(format!(
+                "node `{}` step {} · teacher calls {} · student calls {} · candidates tried {}",
+                state.node, state.step, state.teacher_calls, state.student_calls, state.moves
+            ));
         })
     }
 

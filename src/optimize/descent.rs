@@ -56,6 +56,28 @@ pub trait ModelProvider: Send + Sync {
     async fn load(&self, name: &str, model: &LockedModel) -> Result<Arc<dyn ModelBackend>, String>;
 }
 
+/// A student backend that reports every call reaching it (below the call cache),
+/// for the progress line and the summary.
+struct ReportingBackend {
+    name: String,
+    inner: Arc<dyn ModelBackend>,
+    calls: Arc<AtomicU64>,
+    events: EventSink,
+}
+
+#[async_trait]
+impl ModelBackend for ReportingBackend {
+    fn identity(&self) -> crate::models::ModelIdentity {
+        self.inner.identity()
+    }
+
+    async fn chat(&self, request: &crate::models::ChatRequest) -> Result<crate::models::ChatResponse, crate::models::ModelError> {
+        let calls = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
+        (self.events)(&BuildEvent::StudentCall { model: self.name.clone(), calls });
+        self.inner.chat(request).await
+    }
+}
+
 /// The models a plan declares, loaded as `flowc run` loads them.
 pub struct DeclaredModels {
     pub source_dir: std::path::PathBuf,
@@ -105,6 +127,8 @@ pub struct BuildSummary {
     pub train_passed_before: Option<usize>,
     pub train_passed_after: usize,
     pub teacher: TeacherSpend,
+    /// Student calls that reached a model in this build (cache hits excluded).
+    pub student_calls: u64,
     pub hypotheses: u64,
     pub stopped: String,
     pub pac: String,
@@ -147,6 +171,8 @@ struct Engine {
     outcomes: BTreeMap<String, String>,
     baseline: Option<usize>,
     stopped: Option<String>,
+    /// Student calls that reached a model (cache hits excluded).
+    student_calls: Arc<AtomicU64>,
 }
 
 pub async fn build_workflow(request: BuildRequest, services: BuildServices) -> Result<WorkflowBuild, String> {
@@ -173,6 +199,7 @@ pub async fn build_workflow(request: BuildRequest, services: BuildServices) -> R
         outcomes: BTreeMap::new(),
         baseline: None,
         stopped: None,
+        student_calls: Arc::new(AtomicU64::new(0)),
     };
     engine.run(&evaluation, started).await
 }
@@ -231,6 +258,7 @@ impl Engine {
                         train_passed_before: Some(build.train_passed_before as usize),
                         train_passed_after: build.train_passed_after as usize,
                         teacher: TeacherSpend::default(),
+                        student_calls: 0,
                         hypotheses: build.hypotheses_tried,
                         stopped: build.stopped.clone(),
                         pac: describe(&build.pac, build.train_examples, build.hypotheses_tried),
@@ -351,7 +379,8 @@ impl Engine {
             }
             let model = self.request.models.get(&name).ok_or_else(|| format!("the plan uses the model `{name}` but does not declare it"))?.clone();
             let backend = self.services.provider.load(&name, &model).await?;
-            self.loaded.insert(name, backend);
+            let reporting = ReportingBackend { name: name.clone(), inner: backend, calls: Arc::clone(&self.student_calls), events: Arc::clone(&self.services.events) };
+            self.loaded.insert(name, Arc::new(reporting));
         }
         Ok(())
     }
@@ -639,6 +668,7 @@ impl Engine {
             train_passed_before: self.baseline,
             train_passed_after: passed,
             teacher: spend,
+            student_calls: self.student_calls.load(Ordering::Relaxed),
             hypotheses,
             stopped,
             pac: describe(&pac, total as u32, hypotheses),

@@ -28,6 +28,8 @@ pub enum BuildEvent {
     ChangeKept { workflow: String, node: String, step: u32, #[serde(rename = "move")] move_name: String, train_passed: usize, train_total: usize },
     ChangeReverted { workflow: String, node: String, step: u32, #[serde(rename = "move")] move_name: String, train_passed: usize, previously_passed: usize },
     TeacherCall { purpose: String, cached: bool, prompt_tokens: u32, completion_tokens: u32, calls: u64 },
+    /// A call that reached a student model (cache hits are not reported).
+    StudentCall { model: String, calls: u64 },
     Note { workflow: String, message: String },
 }
 
