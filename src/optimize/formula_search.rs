@@ -20,6 +20,9 @@ use std::collections::HashSet;
 const CONSTANTS: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 7.0, 10.0, 12.0, 60.0, 100.0];
 /// Expressions of up to this many leaves.
 const MAX_LEAVES: usize = 4;
+/// At most this many constants in one expression: `n1 * (2 + n0 / 100)` ("p% more
+/// than n1, and n1 itself") needs two; more would let constants fit noise.
+const MAX_CONSTANTS: u32 = 2;
 /// A bound on the expressions kept per size, so a long list of numbers cannot
 /// make the search slow.
 const MAX_PER_SIZE: usize = 400_000;
@@ -78,10 +81,10 @@ pub fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> O
             let right_size = size - left_size;
             for left in &by_size[left_size] {
                 for right in &by_size[right_size] {
-                    if left.constants + right.constants > 1 {
+                    if left.constants + right.constants > MAX_CONSTANTS {
                         continue;
                     }
-                    for operator in ['+', '-', '*', '/'] {
+                    for operator in ['+', '-', '*', '/', 'f'] {
                         // a + b and b + a are one hypothesis: keep one order.
                         if (operator == '+' || operator == '*') && left_size == right_size && left.text > right.text {
                             continue;
@@ -91,7 +94,10 @@ pub fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> O
                         if !seen.insert(signature(&values)) {
                             continue;
                         }
-                        let text = format!("{} {operator} {}", parenthesised(&left.text, operator, false), parenthesised(&right.text, operator, true));
+                        // `f` is floor division (`//`), for "a third of the elves".
+                        let written = if operator == 'f' { "//".to_string() } else { operator.to_string() };
+                        let precedence = if operator == 'f' { '/' } else { operator };
+                        let text = format!("{} {written} {}", parenthesised(&left.text, precedence, false), parenthesised(&right.text, precedence, true));
                         let expression = Expression { text, values, constants: left.constants + right.constants };
                         if matches(&expression.values) {
                             found.push(expression.clone());
@@ -121,6 +127,8 @@ fn combine(left: &[f64], right: &[f64], operator: char) -> Option<Vec<f64>> {
             '-' => a - b,
             '*' => a * b,
             '/' if *b != 0.0 => a / b,
+            // Whole numbers only: floor division of measured quantities is noise.
+            'f' if *b != 0.0 && a.fract() == 0.0 && b.fract() == 0.0 => (a / b).floor(),
             _ => return None,
         };
         if !value.is_finite() {
@@ -176,7 +184,7 @@ fn top_level_operator(text: &str) -> Option<char> {
         match character {
             '(' | '[' => depth += 1,
             ')' | ']' => depth -= 1,
-            '+' | '-' | '*' | '/' if depth == 0 && index > 0 && characters[index - 1] == ' ' => {
+            '+' | '-' | '*' | '/' if depth == 0 && index > 0 && (characters[index - 1] == ' ' || characters[index - 1] == '/') => {
                 let low = matches!(character, '+' | '-');
                 if found.is_none() || low {
                     found = Some(*character);
@@ -218,6 +226,28 @@ mod tests {
     }
 
     #[test]
+    fn percent_more_needs_two_constants() {
+        // George has p% more pears than n bananas: fruits = n * (2 + p / 100).
+        let inputs = vec![vec![45.0, 6317400.0], vec![20.0, 1000.0], vec![35.0, 250.0]];
+        let targets: Vec<f64> = inputs.iter().map(|n| n[1] + n[1] * (1.0 + n[0] / 100.0)).collect();
+        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        for (numbers, target) in inputs.iter().zip(&targets) {
+            assert!((evaluate(&found.expression, numbers) - target).abs() < 1e-6 * target.abs(), "{}", found.expression);
+        }
+    }
+
+    #[test]
+    fn floor_division_for_whole_shares() {
+        // A third of n quit (whole elves), then k more: n - n // 3 - k is five leaves;
+        // the two-share form is n - k - n // 3 too, so this family is out of reach…
+        // but "how many quit" (n // 3) is within it.
+        let inputs = vec![vec![6537761.0, 10.0], vec![100.0, 4.0], vec![29.0, 2.0]];
+        let targets = vec![2179253.0, 33.0, 9.0];
+        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        assert_eq!(found.expression, "numbers[0] // 3");
+    }
+
+    #[test]
     fn gives_up_rather_than_guessing() {
         let inputs = vec![vec![3.0, 5.0], vec![7.0, 11.0], vec![13.0, 17.0]];
         let targets = vec![123456.0, 654321.0, 111.0];
@@ -248,17 +278,24 @@ mod tests {
         }
         fn term(tokens: &[String], position: &mut usize, numbers: &[f64]) -> f64 {
             let mut value = atom(tokens, position, numbers);
-            while *position < tokens.len() && (tokens[*position] == "*" || tokens[*position] == "/") {
+            while *position < tokens.len() && (tokens[*position] == "*" || tokens[*position] == "/" || tokens[*position] == "//") {
                 let operator = tokens[*position].clone();
                 *position += 1;
                 let right = atom(tokens, position, numbers);
-                value = if operator == "*" { value * right } else { value / right };
+                value = match operator.as_str() {
+                    "*" => value * right,
+                    "/" => value / right,
+                    _ => (value / right).floor(),
+                };
             }
             value
         }
         fn atom(tokens: &[String], position: &mut usize, numbers: &[f64]) -> f64 {
             let token = tokens[*position].clone();
             *position += 1;
+            if token == "//" {
+                unreachable!("handled by the caller");
+            }
             if token == "(" {
                 let value = parse(tokens, position, numbers);
                 *position += 1;
