@@ -42,10 +42,30 @@ pub struct FoundFormula {
     pub considered: u64,
 }
 
+/// The outcome of a search: the formula if one fits, and in any case how many
+/// expressions were held against the data (each is a hypothesis: a failed search
+/// still counts in the PAC bound).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormulaSearch {
+    pub found: Option<FoundFormula>,
+    pub considered: u64,
+}
+
+/// [`search_formula`], reporting the expressions considered when nothing fits.
+pub fn search(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> FormulaSearch {
+    let mut considered = 0;
+    let found = search_counting(inputs, targets, argument, &mut considered);
+    FormulaSearch { found, considered }
+}
+
 /// `inputs[i]` are the numbers of example i, `targets[i]` its expected output.
 /// Every example must have the same count of numbers (positions mean the same
 /// quantity across a task family); otherwise there is no formula to find.
 pub fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> Option<FoundFormula> {
+    search_counting(inputs, targets, argument, &mut 0)
+}
+
+fn search_counting(inputs: &[Vec<f64>], targets: &[f64], argument: &str, considered_out: &mut u64) -> Option<FoundFormula> {
     let examples = inputs.len();
     if examples == 0 || examples != targets.len() {
         return None;
@@ -56,7 +76,6 @@ pub fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> O
     }
     let mut seen: HashSet<Vec<i64>> = HashSet::new();
     let mut by_size: Vec<Vec<Expression>> = vec![Vec::new(); MAX_LEAVES + 1];
-    let mut considered = 0u64;
     let matches = |values: &[f64]| values.iter().zip(targets).all(|(value, target)| (value - target).abs() <= 1e-9 * target.abs().max(1.0));
     let mut leaves = Vec::new();
     for position in 0..width {
@@ -66,9 +85,9 @@ pub fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> O
         leaves.push(Expression { text: format_constant(constant), values: vec![constant; examples], constants: 1 });
     }
     for leaf in leaves {
-        considered += 1;
+        *considered_out += 1;
         if leaf.constants == 0 && matches(&leaf.values) {
-            return Some(FoundFormula { expression: leaf.text, considered });
+            return Some(FoundFormula { expression: leaf.text, considered: *considered_out });
         }
         if seen.insert(signature(&leaf.values)) {
             by_size[1].push(leaf);
@@ -90,7 +109,7 @@ pub fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> O
                             continue;
                         }
                         let Some(values) = combine(&left.values, &right.values, operator) else { continue };
-                        considered += 1;
+                        *considered_out += 1;
                         if !seen.insert(signature(&values)) {
                             continue;
                         }
@@ -112,7 +131,7 @@ pub fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> O
         // The smallest size that fits wins; among those, the fewest constants,
         // then the shortest text (a deterministic Occam order).
         if let Some(best) = found.into_iter().min_by(|a, b| (a.constants, a.text.len(), &a.text).cmp(&(b.constants, b.text.len(), &b.text))) {
-            return Some(FoundFormula { expression: best.text, considered });
+            return Some(FoundFormula { expression: best.text, considered: *considered_out });
         }
         by_size[size] = level;
     }

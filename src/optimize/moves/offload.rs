@@ -60,9 +60,17 @@ pub async fn formula(context: &MoveContext<'_>, score_before: usize) -> Option<C
             .collect::<Option<Vec<_>>>()?;
         Some((argument.clone(), reference.clone(), inputs))
     })?;
-    let found = crate::optimize::formula_search::search_formula(&inputs, &gold, &argument)?;
-    // Every expression considered is a hypothesis the data chose among.
-    context.hypotheses.fetch_add(found.considered.saturating_sub(1), std::sync::atomic::Ordering::Relaxed);
+    let search = crate::optimize::formula_search::search(&inputs, &gold, &argument);
+    // Every expression considered is a hypothesis the data chose among, found or
+    // not (the candidate below counts one more when it is tried).
+    context.hypotheses.fetch_add(search.considered.saturating_sub(u64::from(search.found.is_some())), std::sync::atomic::Ordering::Relaxed);
+    let Some(found) = search.found else {
+        (context.events)(&crate::optimize::events::BuildEvent::Note {
+            workflow: context.workflow.name.clone(),
+            message: format!("formula search on `{}`: no expression of up to four leaves fits ({} considered)", context.node.name, search.considered),
+        });
+        return None;
+    };
     let source = format!("def run({argument}):\n    return {}\n", found.expression);
     let mut node = as_code_node(context.node, source, &[(argument.clone(), reference.clone())]);
     node.reads = vec![reference.split('.').next().unwrap_or(&reference).to_string()];
