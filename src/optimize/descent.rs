@@ -684,8 +684,10 @@ impl Engine {
 async fn search_moves(context: &MoveContext<'_>, allowed: &std::collections::BTreeSet<Move>, before: usize, outputs_before: &[Result<Value, String>]) -> Result<Option<Candidate>, TeacherError> {
     let total = context.trial.total();
     let mut best: Option<Candidate> = None;
+    let partial_before = context.trial.partial(outputs_before);
     let better = |candidate: &Option<Candidate>, best: &Option<Candidate>| -> bool {
-        candidate.as_ref().is_some_and(|candidate| candidate.score > best.as_ref().map_or(before, |best| best.score))
+        let (score, partial) = best.as_ref().map_or((before, partial_before), |best| (best.score, best.partial));
+        candidate.as_ref().is_some_and(|candidate| candidate.beats(score, partial))
     };
     // An intermediate node's gold values are the teacher's guess (a prior), an
     // output node's are the training targets. On a first descent, any improvement
@@ -696,7 +698,7 @@ async fn search_moves(context: &MoveContext<'_>, allowed: &std::collections::BTr
     let done = |best: &Option<Candidate>| best.as_ref().is_some_and(|best| best.score == total || settle_for_improvement);
     let is_llm = context.node.kind != "code";
     if allowed.contains(&Move::Offload) && context.node.kind != "code" {
-        let candidate = moves::offload::capability(context, before).await;
+        let candidate = moves::offload::capability(context, before, partial_before).await;
         if better(&candidate, &best) {
             best = candidate;
         }

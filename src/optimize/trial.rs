@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use super::value_match::values_match;
+use super::value_match::{similarity, values_match};
 use crate::plan::lock_file::LockedNode;
 use crate::runtime::executor::WorkflowExecutor;
 use crate::runtime::values::Environment;
@@ -61,6 +61,14 @@ impl NodeTrial {
     /// Examples whose output matches the gold value.
     pub fn score(&self, outputs: &[Result<Value, String>]) -> usize {
         self.gold.iter().zip(outputs).filter(|(gold, output)| matches!((gold, output), (Some(gold), Ok(output)) if values_match(gold, output))).count()
+    }
+
+    /// Partial credit summed over the examples with gold (tie-breaker).
+    pub fn partial(&self, outputs: &[Result<Value, String>]) -> f64 {
+        self.gold.iter().zip(outputs).map(|(gold, output)| match (gold, output) {
+            (Some(gold), Ok(output)) => similarity(gold, output),
+            _ => 0.0,
+        }).sum()
     }
 
     pub fn passes(&self, index: usize, output: &Result<Value, String>) -> bool {

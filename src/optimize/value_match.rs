@@ -21,6 +21,39 @@ pub fn values_match(gold: &Value, actual: &Value) -> bool {
     }
 }
 
+/// Partial credit in [0, 1]: how much of the gold value the output gets right.
+/// Lists score their longest common subsequence (a number list with one word-number
+/// too many still scores high), objects the mean of their fields, anything else
+/// 1 or 0. Used to break ties between candidates that match gold equally often:
+/// an intermediate node's gold is a teacher's guess, so near-misses carry signal.
+pub fn similarity(gold: &Value, actual: &Value) -> f64 {
+    if values_match(gold, actual) {
+        return 1.0;
+    }
+    match (gold, actual) {
+        (Value::Array(gold), Value::Array(actual)) => {
+            let longest = gold.len().max(actual.len());
+            if longest == 0 {
+                return 1.0;
+            }
+            let mut table = vec![vec![0usize; actual.len() + 1]; gold.len() + 1];
+            for (i, gold_item) in gold.iter().enumerate() {
+                for (j, actual_item) in actual.iter().enumerate() {
+                    table[i + 1][j + 1] = if values_match(gold_item, actual_item) { table[i][j] + 1 } else { table[i][j + 1].max(table[i + 1][j]) };
+                }
+            }
+            table[gold.len()][actual.len()] as f64 / longest as f64
+        }
+        (Value::Object(gold), Value::Object(actual)) => {
+            if gold.is_empty() {
+                return 0.0;
+            }
+            gold.iter().map(|(key, gold)| actual.get(key).map_or(0.0, |actual| similarity(gold, actual))).sum::<f64>() / gold.len() as f64
+        }
+        _ => 0.0,
+    }
+}
+
 fn numbers_match(gold: Option<f64>, actual: Option<f64>) -> bool {
     match (gold, actual) {
         (Some(gold), Some(actual)) => (gold - actual).abs() <= 1e-6 * gold.abs().max(actual.abs()).max(1e-9),
@@ -39,6 +72,15 @@ mod tests {
         assert!(values_match(&json!(3), &json!(3.0)));
         assert!(!values_match(&json!(3), &json!(4)));
         assert!(values_match(&json!(1234567), &json!("1,234,567")));
+    }
+
+    #[test]
+    fn near_misses_get_partial_credit() {
+        let gold = json!({"quantities": [16, 3, 4933828, 2]});
+        assert_eq!(similarity(&gold, &json!({"quantities": [16, 4933828, 2]})), 0.75);
+        assert_eq!(similarity(&gold, &json!({"quantities": [16, 3, 4933828, 2]})), 1.0);
+        assert_eq!(similarity(&gold, &json!({"quantities": []})), 0.0);
+        assert_eq!(similarity(&json!(5), &json!(6)), 0.0);
     }
 
     #[test]

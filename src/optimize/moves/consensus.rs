@@ -38,7 +38,7 @@ pub async fn wrap(context: &MoveContext<'_>, score_before: usize) -> Option<Cand
                 total = context.trial.total()
             );
             candidate.provenance = context.provenance(Move::Consensus, &critique, score_before, score);
-            best = Some(Candidate { nodes: vec![candidate], the_move: Move::Consensus, critique, score });
+            best = Some(Candidate { nodes: vec![candidate], the_move: Move::Consensus, critique, score, partial: context.trial.partial(&outputs) });
         }
     }
     best

@@ -37,6 +37,16 @@ pub struct Candidate {
     pub critique: String,
     /// Training examples whose node output matches gold.
     pub score: usize,
+    /// Partial credit against gold (see `value_match::similarity`): breaks ties.
+    pub partial: f64,
+}
+
+impl Candidate {
+    /// Strictly better than `(score, partial)`: more exact matches, or as many and
+    /// closer to gold.
+    pub fn beats(&self, score: usize, partial: f64) -> bool {
+        self.score > score || (self.score == score && self.partial > partial + 1e-9)
+    }
 }
 
 /// What every move needs to know about the node it works on.

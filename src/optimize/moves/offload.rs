@@ -21,7 +21,7 @@ const ROUNDS_PER_CHAIN: u32 = 3;
 const CHAINS: u32 = 2;
 
 /// A capability function whose output matches the gold values better than the node.
-pub async fn capability(context: &MoveContext<'_>, score_before: usize) -> Option<Candidate> {
+pub async fn capability(context: &MoveContext<'_>, score_before: usize, partial_before: f64) -> Option<Candidate> {
     let arguments = code_arguments(context.node);
     // The first argument that is text on every training example.
     let (text_argument, reference) = arguments.iter().find(|(_, reference)| {
@@ -31,16 +31,16 @@ pub async fn capability(context: &MoveContext<'_>, score_before: usize) -> Optio
     let candidate = as_code_node(context.node, source, &[(text_argument.clone(), reference.clone())]);
     let outputs = context.trial.outputs_of(std::slice::from_ref(&candidate)).await;
     let score = context.trial.score(&outputs);
-    context.tried(Move::Offload, "capability numbers_in (read the numbers of the text, in order)", score);
-    (score > score_before).then(|| {
-        let critique = format!(
-            "The node's job is reading the numbers of `{reference}`: a deterministic reader (capability `numbers_in`) matched the gold output on {score} of {} training examples, the node on {score_before}.",
-            context.trial.total()
-        );
-        let mut node = candidate;
-        node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
-        Candidate { nodes: vec![node], the_move: Move::Offload, critique, score }
-    })
+    let partial = context.trial.partial(&outputs);
+    context.tried(Move::Offload, format!("capability numbers_in (read the numbers of the text, in order; partial credit {partial:.2})"), score);
+    let critique = format!(
+        "The node's job is reading the numbers of `{reference}`: a deterministic reader (capability `numbers_in`) matched the gold output on {score} of {} training examples (partial credit {partial:.2}), the node on {score_before} ({partial_before:.2}).",
+        context.trial.total()
+    );
+    let mut node = candidate;
+    node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
+    let candidate = Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial };
+    candidate.beats(score_before, partial_before).then_some(candidate)
 }
 
 /// The smallest arithmetic formula over a number-list argument that gives every
@@ -85,7 +85,7 @@ pub async fn formula(context: &MoveContext<'_>, score_before: usize) -> Option<C
             found.expression
         );
         node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
-        Candidate { nodes: vec![node], the_move: Move::Offload, critique, score }
+        Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial: context.trial.partial(&outputs) }
     })
 }
 
@@ -148,7 +148,7 @@ pub async fn teacher_code(
                 node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
                 let mut chosen = inserted.to_vec();
                 chosen.push(node.clone());
-                best = Some(Candidate { nodes: chosen, the_move: Move::Offload, critique, score });
+                best = Some(Candidate { nodes: chosen, the_move: Move::Offload, critique, score, partial: context.trial.partial(&outputs) });
             }
             if score == total {
                 return Ok(best);

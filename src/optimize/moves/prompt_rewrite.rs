@@ -67,7 +67,7 @@ pub async fn rewrite(context: &MoveContext<'_>, score_before: usize, outputs_bef
     let mut best = (score > score_before).then(|| {
         let mut node = rewritten.clone();
         node.provenance = context.provenance(Move::Prompt, critique, score_before, score);
-        Candidate { nodes: vec![node], the_move: Move::Prompt, critique: critique.to_string(), score }
+        Candidate { nodes: vec![node], the_move: Move::Prompt, critique: critique.to_string(), score, partial: context.trial.partial(&outputs) }
     });
 
     // Demonstrations, scored leave-one-out: example i is tried with demonstrations
@@ -94,7 +94,7 @@ pub async fn rewrite(context: &MoveContext<'_>, score_before: usize, outputs_bef
             let critique = format!("{critique} Demonstrations of the training examples raised the leave-one-out match from {score} to {demo_score}.");
             let mut node = with_demonstrations(None);
             node.provenance = context.provenance(Move::Prompt, &critique, score_before, demo_score);
-            best = Some(Candidate { nodes: vec![node], the_move: Move::Prompt, critique, score: demo_score });
+            best = Some(Candidate { nodes: vec![node], the_move: Move::Prompt, critique, score: demo_score, partial: context.trial.partial(&outputs) });
         }
     }
     Ok(best)
