@@ -2,7 +2,10 @@
 # SmolLM2-135M tokens/s, in process (mistralrs, through flowc's backend) beside
 # llama.cpp (llama-cpp-python, installed by the set-up) on the same GGUF file and the
 # same number of threads, greedy. Prints each side's figures, then a last line:
-#   prompt_ratio=<mistralrs/llama.cpp> generation_ratio=<mistralrs/llama.cpp>
+#   threads=<n> prompt_ratio=<mistralrs/llama.cpp> generation_ratio=<mistralrs/llama.cpp>
+#   shared_prefix_prompt_tok_s=<mistralrs, a system prompt shared by every input>
+# flowc loads the Q4_1 file re-quantised to Q8_0 (see src/models/mistralrs_backend.rs);
+# llama.cpp reads the Q4_1 file as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${BENCH_THREADS:-$(nproc)}"
@@ -10,7 +13,7 @@ model_dir="${FLOWC_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flowc/models}"
 model="$model_dir/SmolLM2-135M-Instruct.Q4_1.gguf"
 [ -f "$model" ] || { echo "missing $model: run ./scripts/setup.sh" >&2; exit 2; }
 
-ours=$(RAYON_NUM_THREADS="$threads" cargo bench --quiet --features in-process-models --bench student_throughput 2>/dev/null | tee /dev/stderr | tail -1)
+ours=$(RAYON_NUM_THREADS="$threads" cargo bench --quiet --features in-process-models --bench student_throughput 2>/dev/null | tee >(cat >&2) | tail -1)
 
 theirs=$(python3 - "$model" "$threads" <<'PY'
 import sys, time
@@ -50,11 +53,12 @@ print(f"llamacpp_prompt_tok_s={prompt_rates[1]:.1f} llamacpp_generation_tok_s={g
 PY
 )
 echo "$theirs"
-python3 - "$ours" "$theirs" <<'PY'
+python3 - "$ours" "$theirs" "$threads" <<'PY'
 import sys
 def parse(line):
     return {key: float(value) for key, value in (part.split("=") for part in line.split())}
 ours, theirs = parse(sys.argv[1]), parse(sys.argv[2])
-print(f"threads={__import__('os').cpu_count()} prompt_ratio={ours['mistralrs_prompt_tok_s'] / theirs['llamacpp_prompt_tok_s']:.2f} "
-      f"generation_ratio={ours['mistralrs_generation_tok_s'] / theirs['llamacpp_generation_tok_s']:.2f}")
+print(f"threads={sys.argv[3]} prompt_ratio={ours['mistralrs_prompt_tok_s'] / theirs['llamacpp_prompt_tok_s']:.2f} "
+      f"generation_ratio={ours['mistralrs_generation_tok_s'] / theirs['llamacpp_generation_tok_s']:.2f} "
+      f"shared_prefix_prompt_tok_s={ours['mistralrs_shared_prefix_prompt_tok_s']:.0f}")
 PY

@@ -1,7 +1,12 @@
 //! SmolLM2-135M throughput in process (mistralrs), for `bench/student_throughput.sh`,
 //! which puts llama.cpp's figures beside these on the same GGUF and thread count.
 //!
-//! Prints `mistralrs_prompt_tok_s=<..> mistralrs_generation_tok_s=<..>` last.
+//! Also measures a plan's usual shape: one long system prompt shared by every input,
+//! which mistralrs's prefix cache can serve after the first input (checked to give the
+//! same text as a cold start).
+//!
+//! Prints `mistralrs_prompt_tok_s=<..> mistralrs_generation_tok_s=<..>
+//! mistralrs_shared_prefix_prompt_tok_s=<..>` last.
 
 use std::time::Instant;
 
@@ -18,8 +23,13 @@ fn long_prompt() -> String {
 }
 
 fn request(prompt: &str, max_tokens: u32) -> ChatRequest {
+    with_system(None, prompt, max_tokens)
+}
+
+fn with_system(system: Option<&str>, prompt: &str, max_tokens: u32) -> ChatRequest {
+    let system = system.map(|content| ChatMessage { role: Role::System, content: content.to_string() });
     ChatRequest {
-        messages: vec![ChatMessage { role: Role::User, content: prompt.to_string() }],
+        messages: system.into_iter().chain([ChatMessage { role: Role::User, content: prompt.to_string() }]).collect(),
         decoding: DecodingParameters { temperature: Some(0.0), seed: Some(0), max_tokens: Some(max_tokens), ..Default::default() },
         constraint: OutputConstraint::None,
     }
@@ -29,7 +39,9 @@ fn request(prompt: &str, max_tokens: u32) -> ChatRequest {
 async fn main() {
     let path = std::env::var_os("FLOWC_BENCH_MODEL").map(std::path::PathBuf::from).unwrap_or_else(|| model_cache_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf"));
     let digest = file_sha256(&path).unwrap_or_else(|error| panic!("{}: {error}; run ./scripts/setup.sh", path.display()));
+    let started = Instant::now();
     let backend = MistralRsBackend::load(&path, digest).await.expect("the model loads");
+    println!("load (re-quantisation included): {:.3} s", started.elapsed().as_secs_f64());
     // Warm up once (allocations, caches), then measure.
     backend.chat(&request("Hello", 4)).await.expect("warm-up");
 
@@ -49,9 +61,37 @@ async fn main() {
         generation_rates.push(f64::from(response.completion_tokens) / seconds);
         println!("generation: {} tokens in {:.3} s", response.completion_tokens, seconds);
     }
+    // The same long system prompt before different questions: the rate counts every
+    // prompt token, read or served from the prefix cache.
+    let system = long_prompt();
+    let questions = ["How many eggs are left each day?", "How much does she earn per week?", "How many muffins does she bake?", "How many eggs does she eat?"];
+    let mut shared_rates = Vec::new();
+    let mut warm_answers = Vec::new();
+    for (index, question) in questions.iter().enumerate() {
+        let started = Instant::now();
+        let response = backend.chat(&with_system(Some(&system), question, 16)).await.expect("shared-prefix run");
+        let seconds = response.prompt_seconds.filter(|seconds| *seconds > 0.0).unwrap_or_else(|| started.elapsed().as_secs_f64());
+        println!("shared-prefix prompt: {} tokens in {:.3} s ({:.3} s in all)", response.prompt_tokens, seconds, started.elapsed().as_secs_f64());
+        if index > 0 {
+            shared_rates.push(f64::from(response.prompt_tokens) / seconds);
+        }
+        warm_answers.push(response.text);
+    }
+    // A prefix-cache hit must not change the text: the last question again, as the
+    // first request of a freshly loaded model.
+    drop(backend);
+    let fresh = MistralRsBackend::load(&path, file_sha256(&path).unwrap()).await.expect("the model loads again");
+    let cold = fresh.chat(&with_system(Some(&system), questions[questions.len() - 1], 16)).await.expect("cold run");
+    assert_eq!(&cold.text, warm_answers.last().unwrap(), "a prefix-cache hit changed the text");
+    println!("shared-prefix: the cold and the cached answer are the same ({:?})", cold.text);
     let median = |mut rates: Vec<f64>| {
         rates.sort_by(f64::total_cmp);
         rates[rates.len() / 2]
     };
-    println!("mistralrs_prompt_tok_s={:.1} mistralrs_generation_tok_s={:.1}", median(prompt_rates), median(generation_rates));
+    println!(
+        "mistralrs_prompt_tok_s={:.1} mistralrs_generation_tok_s={:.1} mistralrs_shared_prefix_prompt_tok_s={:.1}",
+        median(prompt_rates),
+        median(generation_rates),
+        median(shared_rates)
+    );
 }

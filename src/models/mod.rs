@@ -83,7 +83,10 @@ pub struct ChatResponse {
 /// the lock.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ModelIdentity {
-    /// `gguf`, `openai` or `anthropic`.
+    /// `gguf`, `openai` or `anthropic`. In-process GGUF models add how flowc computes
+    /// with them, since that changes the text they write: `gguf/f32+q4_1-as-q8_0` is
+    /// F32 activations and the file's Q4_1 weights re-quantised to Q8_0 at load
+    /// (`mistralrs_backend::NUMERICS`).
     pub backend: String,
     /// The GGUF file name, or the served model's name.
     pub model: String,
