@@ -7,22 +7,18 @@
 //! Without them these tests FAIL and say what to run: a test that passes without
 //! having talked to a server would prove nothing.
 
-use std::fs::File;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 use flowc::models::http::{HttpBackendConfig, HttpSettings};
+use flowc::models::llama_cpp_server::LlamaCppServer;
 use flowc::models::openai::{JsonSchemaStyle, OpenAiBackend};
 use flowc::models::{ChatMessage, ChatRequest, DecodingParameters, ModelBackend, OutputConstraint, Role};
 use serde_json::{json, Value};
 
 const MODEL_FILE_NAME: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 const SET_UP_HINT: &str = "run the set-up in README.md (`pip install 'llama-cpp-python[server]'` and the model download)";
-/// Loading a 98 MB model takes seconds; the bound is for a busy machine, and keeps
-/// a broken set-up from hanging the test run.
-const READINESS_DEADLINE: Duration = Duration::from_secs(180);
 
 fn model_path() -> PathBuf {
     let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|value| !value.is_empty()) {
@@ -46,85 +42,11 @@ fn require_llama_cpp_python() {
     }
 }
 
-/// A llama-cpp-python server on a free loopback port, killed when dropped.
-struct LlamaCppServer {
-    child: Child,
-    port: u16,
-    log_path: PathBuf,
-}
-
-impl LlamaCppServer {
-    async fn start(model: &Path) -> LlamaCppServer {
-        // A port that was free a moment ago; the server binds it right away.
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log_path = std::env::temp_dir().join(format!("flowc-llama-cpp-server-{}-{port}.log", std::process::id()));
-        let log = File::create(&log_path).expect("create the server's log file");
-        let mut command = Command::new("python3");
-        command
-            .args(["-m", "llama_cpp.server", "--model"])
-            .arg(model)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--n_ctx", "2048"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        // If the test process dies without running `Drop` (a panic while
-        // panicking, a kill), the kernel kills the server too.
-        #[cfg(target_os = "linux")]
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = command.spawn().unwrap_or_else(|error| panic!("python3 could not be started ({error}); {SET_UP_HINT}"));
-        let mut server = LlamaCppServer { child, port, log_path };
-        server.wait_until_ready().await;
-        server
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
-    async fn wait_until_ready(&mut self) {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("the llama-cpp-python server exited with {status} before it was ready:\n{}", self.log_tail());
-            }
-            let probe = client.get(format!("{}/models", self.base_url())).send().await;
-            if matches!(probe, Ok(response) if response.status().is_success()) {
-                return;
-            }
-            if started.elapsed() > READINESS_DEADLINE {
-                panic!("the llama-cpp-python server was not ready after {READINESS_DEADLINE:?}:\n{}", self.log_tail());
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-}
-
-impl Drop for LlamaCppServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log_path);
-    }
-}
-
 async fn start_server_and_backend() -> (LlamaCppServer, OpenAiBackend) {
     require_llama_cpp_python();
     let model = model_path();
     assert!(model.is_file(), "the model file {} is missing; {SET_UP_HINT}", model.display());
-    let server = LlamaCppServer::start(&model).await;
+    let server = LlamaCppServer::start(&model, 2048, 2).await.unwrap_or_else(|error| panic!("{error}; {SET_UP_HINT}"));
     let config = HttpBackendConfig {
         model: "SmolLM2-135M-Instruct".to_string(),
         base_url: Some(server.base_url()),

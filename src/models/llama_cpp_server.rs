@@ -30,28 +30,28 @@ pub fn python_program() -> String {
     std::env::var("FLOWC_PYTHON").ok().filter(|value| !value.is_empty()).unwrap_or_else(|| "python3".into())
 }
 
-pub struct LlamaCppServerBackend {
-    server: Mutex<Child>,
+/// A llama.cpp server process on a free loopback port, killed when dropped (and by
+/// the kernel if flowc dies first). Its log goes to a temporary file, whose tail
+/// explains a failed start.
+pub struct LlamaCppServer {
+    child: Mutex<Child>,
+    port: u16,
     log_path: PathBuf,
-    client: OpenAiBackend,
-    identity: ModelIdentity,
 }
 
-impl LlamaCppServerBackend {
-    /// Starts the server for `path` (whose sha256 is `digest`) and waits until it
-    /// answers. `context_size` defaults to 4096 tokens: teacher prompts are long.
-    pub async fn start(name: &str, path: &Path, digest: String, context_size: Option<u32>) -> Result<LlamaCppServerBackend, ModelError> {
+impl LlamaCppServer {
+    /// Starts the server for the GGUF file at `path` and waits until it answers.
+    pub async fn start(path: &Path, context_size: u32, threads: usize) -> Result<LlamaCppServer, ModelError> {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map_err(|error| ModelError::Load(format!("no free loopback port: {error}")))?.port();
         let log_path = std::env::temp_dir().join(format!("flowc-llama-cpp-{}-{port}.log", std::process::id()));
         let log = File::create(&log_path).map_err(|error| ModelError::Load(format!("cannot create {}: {error}", log_path.display())))?;
         let log_for_stderr = log.try_clone().map_err(|error| ModelError::Load(error.to_string()))?;
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let mut command = Command::new(python_program());
         command
             .args(["-m", "llama_cpp.server", "--model"])
             .arg(path)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--n_ctx", &context_size.unwrap_or(4096).to_string()])
+            .args(["--n_ctx", &context_size.to_string()])
             .args(["--n_threads", &threads.to_string()])
             .stdin(Stdio::null())
             .stdout(log)
@@ -69,42 +69,32 @@ impl LlamaCppServerBackend {
         let child = command.spawn().map_err(|error| {
             ModelError::Load(format!("could not start `{} -m llama_cpp.server` ({error}); run the README set-up, or set FLOWC_PYTHON", python_program()))
         })?;
-        let base_url = format!("http://127.0.0.1:{port}/v1");
-        let config = HttpBackendConfig {
-            model: name.to_string(),
-            base_url: Some(base_url.clone()),
-            api_key_variable: None,
-            // A local teacher can take minutes on a long prompt; it never rate-limits.
-            http: HttpSettings { timeout: Duration::from_secs(900), ..HttpSettings::default() },
-        };
-        let client = OpenAiBackend::new(config)?;
-        let file_name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-        let backend = LlamaCppServerBackend {
-            server: Mutex::new(child),
-            log_path,
-            client,
-            // The port changes each run and must not reach cache keys; the engine does.
-            identity: ModelIdentity { backend: "gguf".into(), model: file_name, file_sha256: Some(digest), endpoint: Some("llama.cpp server".into()) },
-        };
-        backend.wait_until_ready(&base_url).await?;
-        Ok(backend)
+        let server = LlamaCppServer { child: Mutex::new(child), port, log_path };
+        server.wait_until_ready().await?;
+        Ok(server)
     }
 
-    fn log_tail(&self) -> String {
+    /// The OpenAI-compatible base URL (`http://127.0.0.1:PORT/v1`).
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    /// The last lines of the server's log.
+    pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
+        lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
-    async fn wait_until_ready(&self, base_url: &str) -> Result<(), ModelError> {
+    async fn wait_until_ready(&self) -> Result<(), ModelError> {
         let probe_client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().map_err(|error| ModelError::Load(error.to_string()))?;
         let started = Instant::now();
         loop {
-            let exited = self.server.lock().expect("the server handle is never poisoned").try_wait().ok().flatten();
+            let exited = self.child.lock().expect("the server handle is never poisoned").try_wait().ok().flatten();
             if let Some(status) = exited {
                 return Err(ModelError::Load(format!("the llama.cpp server exited with {status} before it was ready:\n{}", self.log_tail())));
             }
-            let probe = probe_client.get(format!("{base_url}/models")).send().await;
+            let probe = probe_client.get(format!("{}/models", self.base_url())).send().await;
             if matches!(probe, Ok(response) if response.status().is_success()) {
                 return Ok(());
             }
@@ -116,6 +106,45 @@ impl LlamaCppServerBackend {
     }
 }
 
+impl Drop for LlamaCppServer {
+    fn drop(&mut self) {
+        if let Ok(mut child) = self.child.lock() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(&self.log_path);
+    }
+}
+
+/// A GGUF model behind a [`LlamaCppServer`] that this backend owns.
+pub struct LlamaCppServerBackend {
+    client: OpenAiBackend,
+    identity: ModelIdentity,
+    // Dropped last: the server outlives the client's last request.
+    _server: LlamaCppServer,
+}
+
+impl LlamaCppServerBackend {
+    /// Starts the server for `path` (whose sha256 is `digest`). `context_size`
+    /// defaults to 4096 tokens: teacher prompts are long.
+    pub async fn start(name: &str, path: &Path, digest: String, context_size: Option<u32>) -> Result<LlamaCppServerBackend, ModelError> {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let server = LlamaCppServer::start(path, context_size.unwrap_or(4096), threads).await?;
+        let config = HttpBackendConfig {
+            model: name.to_string(),
+            base_url: Some(server.base_url()),
+            api_key_variable: None,
+            // A local teacher can take minutes on a long prompt; it never rate-limits.
+            http: HttpSettings { timeout: Duration::from_secs(900), ..HttpSettings::default() },
+        };
+        let client = OpenAiBackend::new(config)?;
+        let file_name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        // The port changes each run and must not reach cache keys; the engine does.
+        let identity = ModelIdentity { backend: "gguf".into(), model: file_name, file_sha256: Some(digest), endpoint: Some("llama.cpp server".into()) };
+        Ok(LlamaCppServerBackend { client, identity, _server: server })
+    }
+}
+
 #[async_trait]
 impl ModelBackend for LlamaCppServerBackend {
     fn identity(&self) -> ModelIdentity {
@@ -124,15 +153,5 @@ impl ModelBackend for LlamaCppServerBackend {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         self.client.chat(request).await
-    }
-}
-
-impl Drop for LlamaCppServerBackend {
-    fn drop(&mut self) {
-        if let Ok(mut child) = self.server.lock() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_file(&self.log_path);
     }
 }
