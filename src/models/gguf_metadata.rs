@@ -2,8 +2,9 @@
 //! and name, and the ids of its end-of-text tokens (needed to stop constrained
 //! generation, see `mistralrs_backend`). Reads the header only, never the tensors.
 
-use std::io::{BufReader, Read};
 use std::path::Path;
+
+use super::gguf_format::{parse_header, GgufCursor};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GgufMetadata {
@@ -16,17 +17,21 @@ pub struct GgufMetadata {
 
 const END_TOKENS: [&str; 4] = ["<|endoftext|>", "<|im_end|>", "</s>", "<|end_of_text|>"];
 
+/// Headers (metadata and vocabulary) are a few MiB; read more only if needed.
+const HEADER_READ: u64 = 8 << 20;
+
 pub fn read_gguf_metadata(path: &Path) -> Result<GgufMetadata, String> {
-    let file = std::fs::File::open(path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
-    let mut reader = Reader { inner: BufReader::with_capacity(1 << 20, file) };
-    let mut magic = [0u8; 4];
-    reader.inner.read_exact(&mut magic).map_err(|error| error.to_string())?;
-    if &magic != b"GGUF" {
-        return Err(format!("{} is not a GGUF file", path.display()));
+    parse_header(path, HEADER_READ, |data| parse_metadata(data).map_err(|error| if error == "not a GGUF file" { format!("{} is not a GGUF file", path.display()) } else { error }))
+}
+
+fn parse_metadata(data: &[u8]) -> Result<GgufMetadata, String> {
+    let mut reader = GgufCursor::new(data);
+    if reader.take(4)? != b"GGUF" {
+        return Err("not a GGUF file".into());
     }
     let version = reader.u32()?;
     if version < 2 {
-        return Err(format!("{} uses GGUF version {version}; versions 2 and 3 are supported", path.display()));
+        return Err(format!("GGUF version {version}; versions 2 and 3 are supported"));
     }
     let _tensor_count = reader.u64()?;
     let entries = reader.u64()?;
@@ -62,65 +67,4 @@ pub fn read_gguf_metadata(path: &Path) -> Result<GgufMetadata, String> {
     }
     metadata.end_token_ids.sort_unstable();
     Ok(metadata)
-}
-
-struct Reader<R> {
-    inner: R,
-}
-
-impl<R: Read> Reader<R> {
-    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let mut buffer = [0u8; N];
-        self.inner.read_exact(&mut buffer).map_err(|error| format!("truncated GGUF header: {error}"))?;
-        Ok(buffer)
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.bytes()?))
-    }
-
-    fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.bytes()?))
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        let length = self.u64()?;
-        if length > 1 << 24 {
-            return Err("a GGUF string longer than 16 MiB: the file is damaged".into());
-        }
-        let mut buffer = vec![0u8; length as usize];
-        self.inner.read_exact(&mut buffer).map_err(|error| format!("truncated GGUF header: {error}"))?;
-        Ok(String::from_utf8_lossy(&buffer).into_owned())
-    }
-
-    fn skip(&mut self, count: u64) -> Result<(), String> {
-        let copied = std::io::copy(&mut (&mut self.inner).take(count), &mut std::io::sink()).map_err(|error| error.to_string())?;
-        if copied == count {
-            Ok(())
-        } else {
-            Err("truncated GGUF header".into())
-        }
-    }
-
-    fn skip_value(&mut self, value_type: u32) -> Result<(), String> {
-        match value_type {
-            0 | 1 | 7 => self.skip(1),
-            2 | 3 => self.skip(2),
-            4..=6 => self.skip(4),
-            10..=12 => self.skip(8),
-            8 => {
-                let length = self.u64()?;
-                self.skip(length)
-            }
-            9 => {
-                let element_type = self.u32()?;
-                let count = self.u64()?;
-                for _ in 0..count {
-                    self.skip_value(element_type)?;
-                }
-                Ok(())
-            }
-            other => Err(format!("unknown GGUF value type {other}")),
-        }
-    }
 }

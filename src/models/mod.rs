@@ -11,7 +11,9 @@
 
 pub mod anthropic;
 pub mod counting;
+pub mod gguf_format;
 pub mod gguf_metadata;
+pub mod gguf_requantize;
 pub mod http;
 pub mod llama_cpp_server;
 #[cfg(feature = "in-process-models")]
