@@ -531,7 +531,14 @@ impl Engine {
         };
         let best = search_moves(&context, &moves_allowed, before, &outputs_before).await?;
         let Some(candidate) = best else {
-            self.outcomes.insert(name.to_string(), format!("unchanged: no move beat {before}/{total} on the gold outputs (step {step})"));
+            // A later round that finds nothing better does not erase what an earlier
+            // one changed.
+            let outcome = self.outcomes.entry(name.to_string()).or_default();
+            if outcome.is_empty() || outcome.starts_with("kept as written") {
+                *outcome = format!("unchanged: no move beat {before}/{total} on the gold outputs (step {step})");
+            } else if !outcome.contains("then no better move") {
+                outcome.push_str(&format!("; then no better move at step {step}"));
+            }
             return Ok(false);
         };
         let mut candidate_plan = self.plan.clone();
@@ -563,7 +570,13 @@ impl Engine {
                 train_passed: passed,
                 previously_passed: previously,
             });
-            self.outcomes.insert(name.to_string(), format!("reverted a {} change at step {step}: training would drop from {previously} to {passed}", candidate.the_move.name()));
+            let reverted = format!("reverted a {} change at step {step}: training would drop from {previously} to {passed}", candidate.the_move.name());
+            let outcome = self.outcomes.entry(name.to_string()).or_default();
+            if outcome.is_empty() || outcome.starts_with("kept as written") || outcome.starts_with("unchanged") {
+                *outcome = reverted;
+            } else {
+                outcome.push_str(&format!("; {reverted}"));
+            }
             Ok(false)
         }
     }
