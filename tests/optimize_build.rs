@@ -607,3 +607,36 @@ async fn formula_search_offloads_a_small_formula_without_asking_the_teacher_for_
     // The expressions searched are hypotheses too.
     assert!(lock.workflows[0].build.as_ref().unwrap().hypotheses_tried > 100);
 }
+
+#[tokio::test]
+async fn independent_nodes_are_descended_together_then_validated_in_turn() {
+    // Two extraction nodes that do not read each other: one wave.
+    let flow = extraction_flow("iterations = 2\n    teacher_calls = 40")
+        .replace(
+            "  // a comment that edits must not count",
+            "  node extract_again = llm(student) {\n    system = \"Copy every number of the problem, in order.\"\n    prompt = \"Again: {question}\"\n    output = json { quantities: [number] }\n  }\n\n  // a comment that edits must not count",
+        )
+        .replace("      numbers: [number] = extract.quantities\n", "      numbers: [number] = extract.quantities\n      again: [number] = extract_again.quantities\n")
+        .replace("def run(numbers):", "def run(numbers, again):");
+    let project = Project::new("waves", &flow, &train_examples());
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(|request| {
+            let first = first_message(request);
+            if first.contains("For ONE example") {
+                let inputs_line = first.split("Example inputs:").nth(1).unwrap_or("");
+                let numbers: Vec<f64> = inputs_line.split("Expected final output").next().unwrap_or("").split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+                return Ok(json!({"extract": {"quantities": numbers}, "extract_again": {"quantities": numbers}}).to_string());
+            }
+            Ok(format!("```python\ndef run(numbers, again):\n    return {RIGHT_FORMULA}\n```"))
+        }),
+    };
+    let (lock, _, events) = project.build(doubles(sloppy_student(), teacher)).await.unwrap();
+    let started: Vec<usize> = events.iter().enumerate().filter(|(_, event)| matches!(event, BuildEvent::NodeStarted { node, .. } if node.starts_with("extract"))).map(|(index, _)| index).collect();
+    let first_kept = events.iter().position(|event| matches!(event, BuildEvent::ChangeKept { .. })).expect("a change is kept");
+    assert_eq!(started.len(), 2, "{events:#?}");
+    assert!(started.iter().all(|index| *index < first_kept), "both searches ran before either change was validated: {events:#?}");
+    assert_eq!(node(&lock, "extract").kind, "code");
+    assert_eq!(node(&lock, "extract_again").kind, "code");
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+}

@@ -1,8 +1,9 @@
 //! Semantic gradient descent over one workflow (DESIGN.md "Recommended
 //! optimisation algorithm"), incremental over the lock.
 //!
-//! 1. Nodes are visited in topological order. A node whose build key matches its
-//!    locked entry is reused as locked (no model call). Otherwise, if the plan
+//! 1. Nodes are visited wave by wave (nodes that do not read each other; each wave
+//!    after the ones it reads). A node whose build key matches its locked entry is
+//!    reused as locked (no model call). Otherwise, if the plan
 //!    fails training examples, the node is descended: tried against its gold
 //!    outputs (the teacher's gold trace; the training targets for output nodes)
 //!    on the inputs the *current* plan feeds it, with the moves in order of cost;
@@ -15,9 +16,8 @@
 //! 3. The plan's nodes get their final fingerprints and build keys; the workflow
 //!    gets its training figures, teacher cost and PAC bound.
 //!
-//! Nodes are descended one after another, not in parallel: each node is fitted to
-//! what its (already descended) upstream really produces, and with one local
-//! teacher on a small machine, concurrent descents would only queue on it.
+//! The nodes of a wave are searched concurrently; their changes are validated one
+//! after another, so each keep-or-revert decision sees the plan as it stands.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -142,6 +142,14 @@ pub struct WorkflowBuild {
     pub summary: BuildSummary,
 }
 
+/// What the search half of a descent found.
+enum SearchOutcome {
+    /// The node already matches its gold outputs (or has none): nothing to do.
+    Matches { before: usize, total: usize },
+    NothingBetter { before: usize, total: usize },
+    Found(Candidate),
+}
+
 struct Validation {
     passed: Vec<bool>,
     traces: Vec<RunTrace>,
@@ -217,31 +225,41 @@ impl Engine {
         let order = self.request.as_written.order.clone();
         let mut finals: BTreeMap<String, String> = BTreeMap::new();
         let mut any_dirty = false;
-        for name in &order {
-            let declared = self.request.as_written.nodes.iter().find(|node| node.name == *name).expect("order lists nodes").clone();
-            let key = build_key(&self.settings_fingerprint, &declared, self.model_of(&declared), &finals);
-            if let Some(reused) = self.reusable(name, &key) {
-                self.replace_node(name, reused);
-                // A validation of the plan before this node was reused is stale.
-                self.validation = None;
-                self.outcomes.insert(name.clone(), "reused from the lock".into());
-                (self.services.events)(&BuildEvent::NodeReused { workflow: self.workflow_name(), node: name.clone() });
-            } else {
-                any_dirty = true;
-                if self.stopped.is_none() {
-                    self.ensure_validation().await?;
-                    if !self.validation.as_ref().expect("validated").all() {
-                        match self.descend(name, 0).await {
-                            Ok(_) => {}
-                            Err(TeacherError::BudgetSpent(limit)) => self.stopped = Some(format!("budget:{limit}")),
-                            Err(error) => return Err(error.to_string()),
-                        }
-                    } else {
+        // Waves of nodes that do not read each other: a node's wave is one more
+        // than the latest wave among the nodes it reads.
+        for wave in self.waves() {
+            let mut dirty = Vec::new();
+            for name in &wave {
+                let declared = self.request.as_written.nodes.iter().find(|node| node.name == *name).expect("order lists nodes").clone();
+                let key = build_key(&self.settings_fingerprint, &declared, self.model_of(&declared), &finals);
+                if let Some(reused) = self.reusable(name, &key) {
+                    self.replace_node(name, reused);
+                    // A validation of the plan before this node was reused is stale.
+                    self.validation = None;
+                    self.outcomes.insert(name.clone(), "reused from the lock".into());
+                    (self.services.events)(&BuildEvent::NodeReused { workflow: self.workflow_name(), node: name.clone() });
+                } else {
+                    any_dirty = true;
+                    dirty.push(name.clone());
+                }
+            }
+            if !dirty.is_empty() && self.stopped.is_none() {
+                self.ensure_validation().await?;
+                if !self.validation.as_ref().expect("validated").all() {
+                    match self.descend_independent(&dirty).await {
+                        Ok(()) => {}
+                        Err(TeacherError::BudgetSpent(limit)) => self.stopped = Some(format!("budget:{limit}")),
+                        Err(error) => return Err(error.to_string()),
+                    }
+                } else {
+                    for name in &dirty {
                         self.outcomes.entry(name.clone()).or_insert_with(|| "kept as written (the plan passes every training example)".into());
                     }
                 }
             }
-            self.record_finals(name, &mut finals);
+            for name in &wave {
+                self.record_finals(name, &mut finals);
+            }
         }
         if !any_dirty {
             if let Some(previous) = &self.request.previous {
@@ -322,6 +340,22 @@ impl Engine {
             Some(validation.count() as u32)
         };
         self.finish(evaluation, passed, total, stopped, started, validation_passed)
+    }
+
+    /// The declared nodes in waves: each wave reads only inputs and earlier waves.
+    fn waves(&self) -> Vec<Vec<String>> {
+        let mut wave_of: BTreeMap<String, usize> = BTreeMap::new();
+        let mut waves: Vec<Vec<String>> = Vec::new();
+        for name in &self.request.as_written.order {
+            let node = self.request.as_written.nodes.iter().find(|node| node.name == *name).expect("order lists nodes");
+            let wave = node.reads.iter().filter_map(|read| wave_of.get(read)).map(|wave| wave + 1).max().unwrap_or(0);
+            wave_of.insert(name.clone(), wave);
+            if waves.len() <= wave {
+                waves.resize(wave + 1, Vec::new());
+            }
+            waves[wave].push(name.clone());
+        }
+        waves
     }
 
     /// The locked nodes (inserted ones first) for `name` when its key matches.
@@ -505,6 +539,28 @@ impl Engine {
         let teacher = self.teacher().await?;
         self.step += 1;
         let step = self.step;
+        let found = self.search_node(name, round, step, &teacher).await?;
+        self.apply(name, step, found).await
+    }
+
+    /// Descends several nodes that do not depend on each other: their searches run
+    /// at the same time (each against the current plan), then each change is
+    /// validated and kept or reverted in turn.
+    async fn descend_independent(&mut self, names: &[String]) -> Result<(), TeacherError> {
+        self.ensure_gold().await?;
+        let teacher = self.teacher().await?;
+        let first_step = self.step + 1;
+        self.step += names.len() as u32;
+        let searches = names.iter().enumerate().map(|(index, name)| self.search_node(name, 0, first_step + index as u32, &teacher));
+        let results = futures::future::join_all(searches).await;
+        for ((index, name), found) in names.iter().enumerate().zip(results) {
+            self.apply(name, first_step + index as u32, found?).await?;
+        }
+        Ok(())
+    }
+
+    /// The search half of a descent: reads the plan, changes nothing.
+    async fn search_node(&self, name: &str, round: u32, step: u32, teacher: &Teacher) -> Result<SearchOutcome, TeacherError> {
         let node = self.plan.nodes.iter().find(|node| node.name == name).expect("descended nodes are in the plan").clone();
         let gold: Vec<Option<Value>> = self.gold.as_ref().expect("gold").iter().map(|values| values.get(name).cloned()).collect();
         let trial = NodeTrial { executor: self.executor(&self.plan), environments: self.environments(name), gold };
@@ -513,33 +569,44 @@ impl Engine {
         let total = trial.total();
         (self.services.events)(&BuildEvent::NodeStarted { workflow: self.workflow_name(), node: name.to_string(), step, gold_passed: before, gold_total: total });
         if total == 0 || (before == total && round == 0) {
-            self.outcomes.entry(name.to_string()).or_insert_with(|| format!("kept as written (matches gold on {before}/{total})"));
-            return Ok(false);
+            return Ok(SearchOutcome::Matches { before, total });
         }
-        let moves_allowed = self.request.settings.moves.clone();
-        let events = Arc::clone(&self.services.events);
         let context = MoveContext {
             workflow: &self.plan,
             node: &node,
             trial: &trial,
-            teacher: &teacher,
+            teacher,
             round,
             step,
             hypotheses: &self.hypotheses,
-            events: &events,
+            events: &self.services.events,
             output_name: self.output_name(name),
         };
-        let best = search_moves(&context, &moves_allowed, before, &outputs_before).await?;
-        let Some(candidate) = best else {
-            // A later round that finds nothing better does not erase what an earlier
-            // one changed.
-            let outcome = self.outcomes.entry(name.to_string()).or_default();
-            if outcome.is_empty() || outcome.starts_with("kept as written") {
-                *outcome = format!("unchanged: no move beat {before}/{total} on the gold outputs (step {step})");
-            } else if !outcome.contains("then no better move") {
-                outcome.push_str(&format!("; then no better move at step {step}"));
+        Ok(match search_moves(&context, &self.request.settings.moves, before, &outputs_before).await? {
+            Some(candidate) => SearchOutcome::Found(candidate),
+            None => SearchOutcome::NothingBetter { before, total },
+        })
+    }
+
+    /// The validate-and-revert half: true when the change was kept.
+    async fn apply(&mut self, name: &str, step: u32, found: SearchOutcome) -> Result<bool, TeacherError> {
+        let candidate = match found {
+            SearchOutcome::Matches { before, total } => {
+                self.outcomes.entry(name.to_string()).or_insert_with(|| format!("kept as written (matches gold on {before}/{total})"));
+                return Ok(false);
             }
-            return Ok(false);
+            SearchOutcome::NothingBetter { before, total } => {
+                // A later round that finds nothing better does not erase what an
+                // earlier one changed.
+                let outcome = self.outcomes.entry(name.to_string()).or_default();
+                if outcome.is_empty() || outcome.starts_with("kept as written") {
+                    *outcome = format!("unchanged: no move beat {before}/{total} on the gold outputs (step {step})");
+                } else if !outcome.contains("then no better move") {
+                    outcome.push_str(&format!("; then no better move at step {step}"));
+                }
+                return Ok(false);
+            }
+            SearchOutcome::Found(candidate) => candidate,
         };
         let mut candidate_plan = self.plan.clone();
         std::mem::swap(&mut self.plan, &mut candidate_plan);
