@@ -20,7 +20,7 @@ use crate::plan::lock_file::{LockedEvaluation, LockedModel, LockedNode};
 use crate::runtime::metric::Example;
 
 /// Bumped when the optimiser's algorithm changes what it produces.
-pub const OPTIMISER_VERSION: u32 = 2;
+pub const OPTIMISER_VERSION: u32 = 3;
 
 pub fn settings_fingerprint(settings: &OptimizeSettings, evaluation: &LockedEvaluation, examples: &[Example]) -> String {
     #[derive(Serialize)]
