@@ -20,6 +20,12 @@ dataset train = jsonl("train.jsonl") {
   y = .y
 }
 
+// Other field names than the training set's: read through its own map.
+dataset heldout = jsonl("heldout.jsonl") {
+  x = .question.x
+  y = .answer
+}
+
 workflow double(x: number) -> (y: number) {
   node times_two = code {
     inputs {
@@ -37,6 +43,7 @@ workflow double(x: number) -> (y: number) {
 optimize double {
   teacher = teacher
   train = train
+  validation = heldout
   metric = numeric_match
 }
 "#;
@@ -47,6 +54,8 @@ fn project(name: &str) -> PathBuf {
     std::fs::create_dir_all(&directory).unwrap();
     std::fs::write(directory.join("double.flow"), FLOW).unwrap();
     std::fs::write(directory.join("train.jsonl"), "{\"x\": 1, \"y\": 2}\n{\"x\": 21, \"y\": 42}\n{\"x\": 2.5, \"y\": 5}\n").unwrap();
+    // One of three is wrong on purpose: the validation figure is measured, not assumed.
+    std::fs::write(directory.join("heldout.jsonl"), "{\"question\": {\"x\": 7}, \"answer\": 14}\n{\"question\": {\"x\": 0.5}, \"answer\": 1}\n{\"question\": {\"x\": 3}, \"answer\": 7}\n").unwrap();
     directory
 }
 
@@ -73,6 +82,8 @@ fn build_writes_a_plan_that_locked_accepts_and_refuses_once_the_source_changes()
     assert!(lock.contains("[workflows.build]"), "{lock}");
     assert!(lock.contains("train_passed_after = 3"), "{lock}");
     assert!(lock.contains("teacher_calls = 0"), "{lock}");
+    assert!(lock.contains("validation_examples = 3"), "{lock}");
+    assert!(lock.contains("validation_passed = 2"), "{lock}");
     assert!(text(&built).contains("3/3"), "{}", text(&built));
 
     let locked = flowc(&directory, &["build", "--locked", "double.flow"]);
@@ -105,6 +116,7 @@ fn explain_plan_shows_provenance_training_figures_and_the_bound() {
     let output = text(&explained);
     assert!(output.contains("compiled by `flowc build`"), "{output}");
     assert!(output.contains("3/3 after"), "{output}");
+    assert!(output.contains("validation set: 2/3 pass"), "{output}");
     assert!(output.contains("PAC (realisable)"), "{output}");
     // k = 1 hypothesis, m = 3, δ = 0.05: ε = ln(20)/3 = 0.9986, and ε ≤ 0.1 needs
     // ceil(ln(20)/0.1) = 30 examples.

@@ -10,6 +10,7 @@ use super::events::EventSink;
 use super::settings::optimize_settings;
 use crate::diagnostics::Diagnostic;
 use crate::plan::from_source::{build_lock, PlanError, PlanOptions};
+use crate::plan::lock_file::LockedEvaluation;
 use crate::plan::LockFile;
 use crate::runtime::call_cache::CallCache;
 use crate::runtime::metric::split_record;
@@ -61,7 +62,11 @@ pub async fn build_file(db: &dyn Db, file: SourceFile, lock_path: &Path, previou
                 .map_err(|message| BuildFileError::Failed(format!("the validation set: {message}")))?
                 .iter()
                 .enumerate()
-                .map(|(index, record)| split_record(workflow, &evaluation, record).map_err(|message| format!("{}:{}: {message}", path.display(), index + 1)))
+                .map(|(index, record)| {
+                    // Read through the validation dataset's own field map.
+                    let mapped = LockedEvaluation { fields: settings.validation_fields.clone(), ..evaluation.clone() };
+                    split_record(workflow, &mapped, record).map_err(|message| format!("{}:{}: {message}", path.display(), index + 1))
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(BuildFileError::Failed)?,
         };

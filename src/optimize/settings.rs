@@ -71,6 +71,10 @@ pub struct OptimizeSettings {
     pub train_path: PathBuf,
     #[serde(skip)]
     pub validation_path: Option<PathBuf>,
+    /// The validation dataset's own field map (workflow input/output → record
+    /// field), which may differ from the training set's.
+    #[serde(skip)]
+    pub validation_fields: std::collections::BTreeMap<String, String>,
     pub moves: BTreeSet<Move>,
     pub budget: BudgetLimits,
     pub delta: f64,
@@ -99,18 +103,31 @@ pub fn optimize_settings(db: &dyn Db, file: SourceFile, workflow: &str, options:
     };
     let teacher_name = name_of("teacher").ok_or_else(|| PlanError::Environment(format!("`optimize {workflow}` names no teacher")))?;
     let teacher = lock_named_model(db, file, &teacher_name, options)?;
-    let dataset_file = |dataset_name: &str| -> Result<PathBuf, PlanError> {
+    let dataset_file = |dataset_name: &str| -> Result<(PathBuf, std::collections::BTreeMap<String, String>), PlanError> {
         let scope = file_scope(db, file);
         let item = scope.entries.get(dataset_name).ok_or_else(|| PlanError::Environment(format!("no dataset `{dataset_name}`")))?;
         let hir = item_hir(db, ItemId::new(db, item.file, item.key.clone())).ok_or_else(|| PlanError::Environment(format!("no dataset `{dataset_name}`")))?;
         let ItemHir::Dataset(dataset) = &*hir else { return Err(PlanError::Environment(format!("`{dataset_name}` is not a dataset"))) };
         let (written, _) = dataset_path(dataset).ok_or_else(|| PlanError::Environment(format!("the dataset `{dataset_name}` names no file")))?;
         let directory = item.file.path(db).parent().unwrap_or(Path::new("")).to_path_buf();
-        Ok(directory.join(written))
+        let fields = dataset
+            .properties
+            .entries
+            .iter()
+            .filter_map(|property| match property.value.as_value().map(|value| &value.kind) {
+                Some(ValueKindHir::FieldPath(segments)) => Some((property.key.text.clone(), segments.join("."))),
+                _ => None,
+            })
+            .collect();
+        Ok((directory.join(written), fields))
     };
     let train_name = name_of("train").ok_or_else(|| PlanError::Environment(format!("`optimize {workflow}` names no training set")))?;
-    let train_path = dataset_file(&train_name)?;
-    let validation_path = name_of("validation").map(|name| dataset_file(&name)).transpose()?;
+    let (train_path, _) = dataset_file(&train_name)?;
+    let validation = name_of("validation").map(|name| dataset_file(&name)).transpose()?;
+    let (validation_path, validation_fields) = match validation {
+        Some((path, fields)) => (Some(path), fields),
+        None => (None, Default::default()),
+    };
     let moves = match optimize.properties.get("moves").and_then(|property| property.value.as_value()).map(|value| &value.kind) {
         Some(ValueKindHir::List(values)) => values
             .iter()
@@ -143,6 +160,7 @@ pub fn optimize_settings(db: &dyn Db, file: SourceFile, workflow: &str, options:
         teacher,
         train_path,
         validation_path,
+        validation_fields,
         moves,
         budget,
         delta: number_of("delta").unwrap_or(DEFAULT_DELTA),
