@@ -22,12 +22,15 @@ use crate::runtime::metric::Example;
 /// Bumped when the optimiser's algorithm changes what it produces.
 pub const OPTIMISER_VERSION: u32 = 3;
 
-pub fn settings_fingerprint(settings: &OptimizeSettings, evaluation: &LockedEvaluation, examples: &[Example]) -> String {
+/// `validation` is in too: its figure is part of the lock, and a changed validation
+/// set must not leave a stale figure behind (the rebuild costs cache hits only).
+pub fn settings_fingerprint(settings: &OptimizeSettings, evaluation: &LockedEvaluation, examples: &[Example], validation: &[Example]) -> String {
     #[derive(Serialize)]
     struct SettingsFingerprint<'a> {
         settings: &'a OptimizeSettings,
         evaluation: &'a LockedEvaluation,
         examples: Vec<(&'a serde_json::Map<String, serde_json::Value>, &'a serde_json::Map<String, serde_json::Value>)>,
+        validation: Vec<(&'a serde_json::Map<String, serde_json::Value>, &'a serde_json::Map<String, serde_json::Value>)>,
         prompts: String,
         optimiser_version: u32,
     }
@@ -35,6 +38,7 @@ pub fn settings_fingerprint(settings: &OptimizeSettings, evaluation: &LockedEval
         settings,
         evaluation,
         examples: examples.iter().map(|example| (&example.inputs, &example.expected)).collect(),
+        validation: validation.iter().map(|example| (&example.inputs, &example.expected)).collect(),
         prompts: prompts_version(),
         optimiser_version: OPTIMISER_VERSION,
     })

@@ -186,7 +186,7 @@ struct Engine {
 pub async fn build_workflow(request: BuildRequest, services: BuildServices) -> Result<WorkflowBuild, String> {
     let started = Instant::now();
     let evaluation = request.as_written.evaluation.clone().ok_or_else(|| format!("the workflow `{}` has no metric to optimise", request.as_written.name))?;
-    let settings_fingerprint = settings_fingerprint(&request.settings, &evaluation, &request.examples);
+    let settings_fingerprint = settings_fingerprint(&request.settings, &evaluation, &request.examples, &request.validation_examples);
     (services.events)(&BuildEvent::WorkflowStarted {
         workflow: request.as_written.name.clone(),
         nodes: request.as_written.nodes.len(),
