@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::plan::from_source::{lock_named_model, PlanError, PlanOptions};
 use crate::plan::lock_file::LockedModel;
-use crate::semantic::check_dataset::dataset_path;
+use crate::semantic::check_dataset::{dataset_field_map, dataset_path};
 use crate::semantic::database::{file_scope, item_hir, Db, ItemId, SourceFile};
 use crate::semantic::hir::*;
 
@@ -110,16 +110,7 @@ pub fn optimize_settings(db: &dyn Db, file: SourceFile, workflow: &str, options:
         let ItemHir::Dataset(dataset) = &*hir else { return Err(PlanError::Environment(format!("`{dataset_name}` is not a dataset"))) };
         let (written, _) = dataset_path(dataset).ok_or_else(|| PlanError::Environment(format!("the dataset `{dataset_name}` names no file")))?;
         let directory = item.file.path(db).parent().unwrap_or(Path::new("")).to_path_buf();
-        let fields = dataset
-            .properties
-            .entries
-            .iter()
-            .filter_map(|property| match property.value.as_value().map(|value| &value.kind) {
-                Some(ValueKindHir::FieldPath(segments)) => Some((property.key.text.clone(), segments.join("."))),
-                _ => None,
-            })
-            .collect();
-        Ok((directory.join(written), fields))
+        Ok((directory.join(written), dataset_field_map(dataset)))
     };
     let train_name = name_of("train").ok_or_else(|| PlanError::Environment(format!("`optimize {workflow}` names no training set")))?;
     let (train_path, _) = dataset_file(&train_name)?;

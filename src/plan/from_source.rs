@@ -312,15 +312,7 @@ impl PlanBuilder<'_> {
         let dataset_item = scope.entries.get(&train_name)?;
         let dataset_hir = self.hir(dataset_item.file, &dataset_item.key)?;
         let ItemHir::Dataset(dataset) = &*dataset_hir else { return None };
-        let fields = dataset
-            .properties
-            .entries
-            .iter()
-            .filter_map(|property| match property.value.as_value().map(|value| &value.kind) {
-                Some(ValueKindHir::FieldPath(segments)) => Some((property.key.text.clone(), segments.join("."))),
-                _ => None,
-            })
-            .collect();
+        let fields = crate::semantic::check_dataset::dataset_field_map(dataset);
         Some(LockedEvaluation { metric: metric_name.to_string(), metric_arguments, metric_code, fields })
     }
 }

@@ -41,6 +41,19 @@ pub fn dataset_mapped_names(dataset: &SourcedItemHir) -> Vec<&str> {
     dataset.properties.entries.iter().map(|property| property.key.text.as_str()).collect()
 }
 
+/// Workflow input/output name → record field (dotted path), as the dataset maps them.
+pub fn dataset_field_map(dataset: &SourcedItemHir) -> std::collections::BTreeMap<String, String> {
+    dataset
+        .properties
+        .entries
+        .iter()
+        .filter_map(|property| match property.value.as_value().map(|value| &value.kind) {
+            Some(ValueKindHir::FieldPath(segments)) => Some((property.key.text.clone(), segments.join("."))),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The file a dataset reads, as written, if well formed.
 pub fn dataset_path(dataset: &SourcedItemHir) -> Option<(&str, AnchorId)> {
     match dataset.source.arguments.as_slice() {
