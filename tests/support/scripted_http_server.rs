@@ -73,6 +73,14 @@ impl RecordedRequest {
     }
 }
 
+/// How the server picks its answer: the next of a script, or a rule over the
+/// request (`None`: never answer, as a server that hangs).
+#[derive(Clone)]
+enum Answers {
+    Script(Arc<Vec<ScriptedResponse>>),
+    Rule(Arc<dyn Fn(&RecordedRequest) -> Option<ScriptedResponse> + Send + Sync>),
+}
+
 pub struct ScriptedHttpServer {
     address: SocketAddr,
     recorded: Arc<Mutex<Vec<RecordedRequest>>>,
@@ -83,18 +91,28 @@ impl ScriptedHttpServer {
     /// Starts serving `script`, one response per request in order. Requests beyond
     /// the script get HTTP 599, which no backend treats as success.
     pub async fn start(script: Vec<ScriptedResponse>) -> ScriptedHttpServer {
+        ScriptedHttpServer::serve(Answers::Script(Arc::new(script)), MAX_CONNECTIONS).await
+    }
+
+    /// Answers every request by `rule` (a request it answers `None` to hangs until
+    /// the client gives up), for up to `connections` connections.
+    pub async fn answering(connections: usize, rule: impl Fn(&RecordedRequest) -> Option<ScriptedResponse> + Send + Sync + 'static) -> ScriptedHttpServer {
+        ScriptedHttpServer::serve(Answers::Rule(Arc::new(rule)), connections).await
+    }
+
+    async fn serve(answers: Answers, max_connections: usize) -> ScriptedHttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let address = listener.local_addr().expect("the bound address");
         let recorded = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(script);
+        let script = answers;
         let recorded_by_connections = Arc::clone(&recorded);
         let accept_task = tokio::spawn(async move {
             // Owned by this task: dropping the task (when the server is dropped)
             // aborts every connection still being served.
             let mut connections = JoinSet::new();
-            for _ in 0..MAX_CONNECTIONS {
+            for _ in 0..max_connections {
                 let Ok((stream, _)) = listener.accept().await else { break };
-                connections.spawn(serve_connection(stream, Arc::clone(&script), Arc::clone(&recorded_by_connections)));
+                connections.spawn(serve_connection(stream, script.clone(), Arc::clone(&recorded_by_connections)));
             }
             while connections.join_next().await.is_some() {}
         });
@@ -118,13 +136,21 @@ impl Drop for ScriptedHttpServer {
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, script: Arc<Vec<ScriptedResponse>>, recorded: Arc<Mutex<Vec<RecordedRequest>>>) {
+async fn serve_connection(mut stream: TcpStream, answers: Answers, recorded: Arc<Mutex<Vec<RecordedRequest>>>) {
     let Ok(Some(request)) = tokio::time::timeout(READ_DEADLINE, read_request(&mut stream)).await else { return };
     let response = {
         let mut recorded = recorded.lock().unwrap();
         let index = recorded.len();
-        recorded.push(request);
-        script.get(index).cloned().unwrap_or_else(|| ScriptedResponse::raw(599, r#"{"error":{"message":"the test script has no more responses"}}"#))
+        recorded.push(request.clone());
+        match &answers {
+            Answers::Script(script) => Some(script.get(index).cloned().unwrap_or_else(|| ScriptedResponse::raw(599, r#"{"error":{"message":"the test script has no more responses"}}"#))),
+            Answers::Rule(rule) => rule(&request),
+        }
+    };
+    let Some(response) = response else {
+        // Hang: hold the connection open until the client (or the test) ends.
+        std::future::pending::<()>().await;
+        return;
     };
     tokio::time::sleep(response.delay).await;
     let mut head = format!(
