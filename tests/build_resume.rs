@@ -61,9 +61,9 @@ optimize solve {
 }
 "#;
 
-/// answer = a * b - c - a - b: five quantities, beyond formula search, so the
-/// teacher writes the code (after one wrong draft and execution feedback).
-const TRAIN: &str = "{\"input\": \"Ann has 12 boxes of 40 pens and gives away 7 pens.\", \"target\": 421}\n{\"input\": \"Bo has 3 boxes of 1500 pens and gives away 20 pens.\", \"target\": 2977}\n{\"input\": \"Cy has 9 boxes of 25 pens and gives away 5 pens.\", \"target\": 186}\n";
+/// answer = 2 * max - min: beyond formula search, so the teacher writes the code
+/// (after one wrong draft and execution feedback).
+const TRAIN: &str = "{\"input\": \"Ann has 12 boxes of 40 pens and gives away 7 pens.\", \"target\": 73}\n{\"input\": \"Bo has 3 boxes of 1500 pens and gives away 20 pens.\", \"target\": 2997}\n{\"input\": \"Cy has 9 boxes of 25 pens and gives away 5 pens.\", \"target\": 45}\n";
 
 fn numbers_in(text: &str) -> Vec<f64> {
     text.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect()
@@ -84,10 +84,11 @@ fn answer(request: &RecordedRequest) -> String {
     if first.contains("For ONE example") {
         let inputs = first.split("Example inputs:").nth(1).unwrap_or("").split("Expected final output").next().unwrap_or("");
         let n = numbers_in(inputs);
-        return json!({"extract": {"quantities": n}, "compute": n[0] * n[1] - n[2] - n[0] - n[1]}).to_string();
+        let answer = 2.0 * n.iter().cloned().fold(f64::MIN, f64::max) - n.iter().cloned().fold(f64::MAX, f64::min);
+        return json!({"extract": {"quantities": n}, "compute": answer}).to_string();
     }
     if last.contains("I ran your function") {
-        return "```python\ndef run(numbers):\n    return numbers[0] * numbers[1] - numbers[2] - numbers[0] - numbers[1]\n```".into();
+        return "```python\ndef run(numbers):\n    return 2 * max(numbers) - min(numbers)\n```".into();
     }
     if first.contains("Write a deterministic Python function") {
         return "```python\ndef run(numbers):\n    return numbers[0] * numbers[1]\n```".into();

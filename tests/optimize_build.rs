@@ -192,16 +192,16 @@ optimize solve {{
 }
 
 fn train_examples() -> Vec<Value> {
-    // answer = a * b - c - a - b: five leaves, beyond the formula search (four), so
-    // the teacher has to write it.
+    // answer = 2 * max - min: not arithmetic on positions, beyond formula search,
+    // so the teacher has to write it.
     vec![
-        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 421}),
-        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 2977}),
-        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 186}),
+        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 73}),
+        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 2997}),
+        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 45}),
     ]
 }
 
-const RIGHT_FORMULA: &str = "numbers[0] * numbers[1] - numbers[2] - numbers[0] - numbers[1]";
+const RIGHT_FORMULA: &str = "2 * max(numbers) - min(numbers)";
 
 /// A student that drops the last number (the kind of mistake a 135M model makes).
 fn sloppy_student() -> RuleModel {
@@ -227,7 +227,7 @@ fn good_teacher() -> RuleModel {
             if first.contains("For ONE example") {
                 let inputs_line = first.split("Example inputs:").nth(1).unwrap_or("");
                 let numbers: Vec<f64> = inputs_line.split("Expected final output").next().unwrap_or("").split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
-                let answer = numbers[0] * numbers[1] - numbers[2] - numbers[0] - numbers[1];
+                let answer = 2.0 * numbers.iter().cloned().fold(f64::MIN, f64::max) - numbers.iter().cloned().fold(f64::MAX, f64::min);
                 return Ok(json!({"extract": {"quantities": numbers}, "compute": answer}).to_string());
             }
             if last.contains("I ran your function") {

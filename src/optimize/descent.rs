@@ -765,9 +765,10 @@ async fn search_moves(context: &MoveContext<'_>, allowed: &std::collections::BTr
     let total = context.trial.total();
     let mut best: Option<Candidate> = None;
     let partial_before = context.trial.partial(outputs_before);
+    let node_calls_a_model = context.node.kind != "code";
     let better = |candidate: &Option<Candidate>, best: &Option<Candidate>| -> bool {
-        let (score, partial) = best.as_ref().map_or((before, partial_before), |best| (best.score, best.partial));
-        candidate.as_ref().is_some_and(|candidate| candidate.beats(score, partial))
+        let (score, partial, calls_a_model) = best.as_ref().map_or((before, partial_before, node_calls_a_model), |best| (best.score, best.partial, !best.is_deterministic()));
+        candidate.as_ref().is_some_and(|candidate| candidate.beats(score, partial, calls_a_model))
     };
     // An intermediate node's gold values are the teacher's guess (a prior), an
     // output node's are the training targets. On a first descent, any improvement

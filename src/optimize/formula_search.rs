@@ -18,7 +18,8 @@ use std::collections::HashSet;
 
 /// Constants a word problem often implies without writing them as digits.
 const CONSTANTS: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 7.0, 10.0, 12.0, 60.0, 100.0];
-/// Expressions of up to this many leaves.
+/// Expressions of up to this many leaves are built exhaustively; one more leaf is
+/// tried on top of the largest (see the end of `search_counting`).
 const MAX_LEAVES: usize = 4;
 /// At most this many constants in one expression: `n1 * (2 + n0 / 100)` ("p% more
 /// than n1, and n1 itself") needs two; more would let constants fit noise.
@@ -135,7 +136,34 @@ fn search_counting(inputs: &[Vec<f64>], targets: &[f64], argument: &str, conside
         }
         by_size[size] = level;
     }
-    None
+    // Five leaves, only as a four-leaf expression with one more leaf (a product
+    // or sum of five quantities: "volume × gallons per cubic foot × price"). Not
+    // stored: nothing larger is built from them.
+    let mut found: Vec<Expression> = Vec::new();
+    for larger in &by_size[MAX_LEAVES] {
+        for leaf in &by_size[1] {
+            if larger.constants + leaf.constants > MAX_CONSTANTS {
+                continue;
+            }
+            for operator in ['+', '-', '*', '/'] {
+                for (left, right) in [(larger, leaf), (leaf, larger)] {
+                    if (operator == '+' || operator == '*') && std::ptr::eq(left, leaf) {
+                        continue;
+                    }
+                    let Some(values) = combine(&left.values, &right.values, operator) else { continue };
+                    *considered_out += 1;
+                    if matches(&values) {
+                        let text = format!("{} {operator} {}", parenthesised(&left.text, operator, false), parenthesised(&right.text, operator, true));
+                        found.push(Expression { text, values, constants: left.constants + right.constants });
+                    }
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .min_by(|a, b| (a.constants, a.text.len(), &a.text).cmp(&(b.constants, b.text.len(), &b.text)))
+        .map(|best| FoundFormula { expression: best.text, considered: *considered_out })
 }
 
 fn combine(left: &[f64], right: &[f64], operator: char) -> Option<Vec<f64>> {
@@ -264,6 +292,18 @@ mod tests {
         let targets = vec![2179253.0, 33.0, 9.0];
         let found = search_formula(&inputs, &targets, "numbers").unwrap();
         assert_eq!(found.expression, "numbers[0] // 3");
+    }
+
+    #[test]
+    fn five_quantities_multiplied() {
+        // Pool: gallons per cubic foot × price per gallon × width × length × depth.
+        let inputs = vec![vec![10.5, 0.16, 16.0, 13.0, 6.0], vec![9.7, 0.15, 22.0, 23.0, 7.0], vec![5.1, 0.09, 16.0, 38.0, 7.0]];
+        let targets = vec![2096.64, 5153.609999999999, 1953.504];
+        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        assert_eq!(found.expression.matches("numbers[").count(), 5, "{}", found.expression);
+        for (numbers, target) in inputs.iter().zip(&targets) {
+            assert!((evaluate(&found.expression, numbers) - target).abs() < 1e-6 * target.abs(), "{}", found.expression);
+        }
     }
 
     #[test]

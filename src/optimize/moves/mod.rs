@@ -42,10 +42,28 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// Strictly better than `(score, partial)`: more exact matches, or as many and
-    /// closer to gold.
-    pub fn beats(&self, score: usize, partial: f64) -> bool {
-        self.score > score || (self.score == score && self.partial > partial + 1e-9)
+    /// Strictly better than an incumbent with `score` exact matches and `partial`
+    /// credit that calls a model (`incumbent_calls_a_model`): more exact matches;
+    /// or as many, and deterministic code where the incumbent calls a model (at
+    /// equal evidence, the artefact with no variance and no model cost); or as
+    /// many, as deterministic, and closer to gold.
+    pub fn beats(&self, score: usize, partial: f64, incumbent_calls_a_model: bool) -> bool {
+        if self.score != score {
+            return self.score > score;
+        }
+        let deterministic = self.is_deterministic();
+        if deterministic && incumbent_calls_a_model && score > 0 {
+            return true;
+        }
+        if !deterministic && !incumbent_calls_a_model {
+            return false;
+        }
+        self.partial > partial + 1e-9
+    }
+
+    /// Only code: no model call at run time.
+    pub fn is_deterministic(&self) -> bool {
+        self.nodes.iter().all(|node| node.kind == "code")
     }
 }
 
@@ -149,4 +167,45 @@ pub fn as_code_node(node: &LockedNode, source: String, arguments: &[(String, Str
 /// The value of a reference in an environment (`node.field` walks into objects).
 pub fn reference_value(environment: &crate::runtime::values::Environment, reference: &str) -> Option<Value> {
     crate::runtime::values::read_path(environment, reference).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::lock_file::LockedNode;
+
+    fn candidate(kind: &str, score: usize, partial: f64) -> Candidate {
+        let node = LockedNode {
+            name: "n".into(),
+            kind: kind.into(),
+            fingerprint: String::new(),
+            reads: Vec::new(),
+            model: None,
+            decoding: None,
+            system: None,
+            prompt: None,
+            code: None,
+            code_inputs: Default::default(),
+            consensus: None,
+            output_type: "number".into(),
+            output_schema: None,
+            provenance: Default::default(),
+        };
+        Candidate { nodes: vec![node], the_move: Move::Offload, critique: String::new(), score, partial }
+    }
+
+    #[test]
+    fn more_exact_matches_win_then_determinism_then_partial_credit() {
+        assert!(candidate("llm", 2, 0.0).beats(1, 3.0, true));
+        assert!(!candidate("code", 1, 3.0).beats(2, 0.0, true));
+        // A tie in exact matches: code beats a model call, even with less partial credit…
+        assert!(candidate("code", 2, 2.1).beats(2, 2.5, true));
+        // …but not at zero matches (no evidence the code does the node's job).
+        assert!(!candidate("code", 0, 0.1).beats(0, 0.5, true));
+        // A model call never displaces code on a tie.
+        assert!(!candidate("llm", 2, 2.9).beats(2, 2.5, false));
+        // Like for like: partial credit decides.
+        assert!(candidate("code", 2, 2.6).beats(2, 2.5, false));
+        assert!(!candidate("llm", 2, 2.4).beats(2, 2.5, true));
+    }
 }

@@ -40,7 +40,7 @@ pub async fn capability(context: &MoveContext<'_>, score_before: usize, partial_
     let mut node = candidate;
     node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
     let candidate = Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial };
-    candidate.beats(score_before, partial_before).then_some(candidate)
+    candidate.beats(score_before, partial_before, context.node.kind != "code").then_some(candidate)
 }
 
 /// The smallest arithmetic formula over a number-list argument that gives every
