@@ -38,7 +38,7 @@ use super::pac_bound::{describe, pac_bound};
 use super::settings::{Move, OptimizeSettings};
 use super::teacher::{json_object_in, render_prompt, user, Teacher, TeacherError, TeacherSpend, LOCALISE_FAILURE_PROMPT};
 use super::trial::NodeTrial;
-use super::value_match::values_match;
+use super::value_match::{value_covers, values_match};
 use crate::models::{ModelBackend, OutputConstraint};
 use crate::plan::from_source::node_fingerprint;
 use crate::plan::lock_file::{LockedBuild, LockedEvaluation, LockedModel, LockedNode, LockedWorkflow};
@@ -563,7 +563,7 @@ impl Engine {
     async fn search_node(&self, name: &str, round: u32, step: u32, teacher: &Teacher) -> Result<SearchOutcome, TeacherError> {
         let node = self.plan.nodes.iter().find(|node| node.name == name).expect("descended nodes are in the plan").clone();
         let gold: Vec<Option<Value>> = self.gold.as_ref().expect("gold").iter().map(|values| values.get(name).cloned()).collect();
-        let trial = NodeTrial { executor: self.executor(&self.plan), environments: self.environments(name), gold };
+        let trial = NodeTrial { executor: self.executor(&self.plan), environments: self.environments(name), gold, covering: self.output_name(name).is_none() };
         let outputs_before = trial.outputs_of(std::slice::from_ref(&node)).await;
         let before = trial.score(&outputs_before);
         let total = trial.total();
@@ -662,7 +662,9 @@ impl Engine {
         for name in &self.request.as_written.order {
             let Some(gold_value) = gold[failing].get(name) else { continue };
             let output = trace.nodes.iter().find(|node| node.node == *name).and_then(|node| node.output.as_ref());
-            if output.is_none_or(|output| !values_match(gold_value, output)) {
+            let intermediate = self.output_name(name).is_none();
+            let matched = output.is_some_and(|output| if intermediate { value_covers(gold_value, output) } else { values_match(gold_value, output) });
+            if !matched {
                 return Ok(name.clone());
             }
         }

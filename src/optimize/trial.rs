@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use super::value_match::{similarity, values_match};
+use super::value_match::{similarity, value_covers, values_match};
 use crate::plan::lock_file::LockedNode;
 use crate::runtime::executor::WorkflowExecutor;
 use crate::runtime::values::Environment;
@@ -18,6 +18,10 @@ pub struct NodeTrial {
     pub environments: Vec<Environment>,
     /// Per training example: the node's gold output, when known.
     pub gold: Vec<Option<Value>>,
+    /// An output that covers its gold value counts as a match (see
+    /// `value_match::value_covers`): true for intermediate nodes, whose gold is the
+    /// teacher's guess; false for output nodes, whose gold is the training target.
+    pub covering: bool,
 }
 
 impl NodeTrial {
@@ -60,7 +64,7 @@ impl NodeTrial {
 
     /// Examples whose output matches the gold value.
     pub fn score(&self, outputs: &[Result<Value, String>]) -> usize {
-        self.gold.iter().zip(outputs).filter(|(gold, output)| matches!((gold, output), (Some(gold), Ok(output)) if values_match(gold, output))).count()
+        (0..outputs.len()).filter(|index| self.passes(*index, &outputs[*index])).count()
     }
 
     /// Partial credit summed over the examples with gold (tie-breaker).
@@ -72,7 +76,11 @@ impl NodeTrial {
     }
 
     pub fn passes(&self, index: usize, output: &Result<Value, String>) -> bool {
-        matches!((self.gold.get(index), output), (Some(Some(gold)), Ok(output)) if values_match(gold, output))
+        match (self.gold.get(index), output) {
+            (Some(Some(gold)), Ok(output)) if self.covering => value_covers(gold, output),
+            (Some(Some(gold)), Ok(output)) => values_match(gold, output),
+            _ => false,
+        }
     }
 
     /// Examples that have a gold value (the most a candidate can score).

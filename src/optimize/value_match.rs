@@ -21,6 +21,22 @@ pub fn values_match(gold: &Value, actual: &Value) -> bool {
     }
 }
 
+/// Does `actual` carry everything `gold` does? Lists: `gold` is a subsequence of
+/// `actual` (a reader that also returns "10.5" and "0.16" covers a teacher's gold
+/// list that forgot them); objects: every gold field is covered; else a match.
+/// For intermediate nodes only: their gold is a teacher's guess, and an output
+/// that loses nothing of it leaves the nodes downstream everything they need.
+pub fn value_covers(gold: &Value, actual: &Value) -> bool {
+    match (gold, actual) {
+        (Value::Array(gold), Value::Array(actual)) => {
+            let mut remaining = actual.iter();
+            gold.iter().all(|wanted| remaining.any(|item| values_match(wanted, item)))
+        }
+        (Value::Object(gold), Value::Object(actual)) => gold.iter().all(|(key, gold)| actual.get(key).is_some_and(|actual| value_covers(gold, actual))),
+        _ => values_match(gold, actual),
+    }
+}
+
 /// Partial credit in [0, 1]: how much of the gold value the output gets right.
 /// Lists score their longest common subsequence (a number list with one word-number
 /// too many still scores high), objects the mean of their fields, anything else
@@ -72,6 +88,15 @@ mod tests {
         assert!(values_match(&json!(3), &json!(3.0)));
         assert!(!values_match(&json!(3), &json!(4)));
         assert!(values_match(&json!(1234567), &json!("1,234,567")));
+    }
+
+    #[test]
+    fn a_superset_list_covers_its_gold() {
+        let gold = json!({"quantities": [16, 13, 6]});
+        assert!(value_covers(&gold, &json!({"quantities": [10.5, 0.16, 16, 13, 6]})));
+        assert!(!value_covers(&gold, &json!({"quantities": [16, 6, 13]})), "order matters");
+        assert!(!value_covers(&gold, &json!({"quantities": [16, 13]})));
+        assert!(value_covers(&json!(5), &json!(5.0)));
     }
 
     #[test]
