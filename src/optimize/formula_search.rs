@@ -116,8 +116,7 @@ fn search_counting(inputs: &[Vec<f64>], targets: &[f64], argument: &str, conside
                         }
                         // `f` is floor division (`//`), for "a third of the elves".
                         let written = if operator == 'f' { "//".to_string() } else { operator.to_string() };
-                        let precedence = if operator == 'f' { '/' } else { operator };
-                        let text = format!("{} {written} {}", parenthesised(&left.text, precedence, false), parenthesised(&right.text, precedence, true));
+                        let text = format!("{} {written} {}", parenthesised(&left.text, operator, false), parenthesised(&right.text, operator, true));
                         let expression = Expression { text, values, constants: left.constants + right.constants };
                         if matches(&expression.values) {
                             found.push(expression.clone());
@@ -174,8 +173,9 @@ fn combine(left: &[f64], right: &[f64], operator: char) -> Option<Vec<f64>> {
             '-' => a - b,
             '*' => a * b,
             '/' if *b != 0.0 => a / b,
-            // Whole numbers only: floor division of measured quantities is noise.
-            'f' if *b != 0.0 && a.fract() == 0.0 && b.fract() == 0.0 => (a / b).floor(),
+            // By a whole number only (`int(x)` is `x // 1`; "a third of the elves" is
+            // `n // 3`): floor division by a measured quantity is noise.
+            'f' if *b != 0.0 && b.fract() == 0.0 => (a / b).floor(),
             _ => return None,
         };
         if !value.is_finite() {
@@ -205,14 +205,20 @@ fn format_constant(constant: f64) -> String {
     format!("{}", constant as i64)
 }
 
-/// Parentheses where precedence needs them (`a - (b + c)`, `(a + b) * c`).
+/// Parentheses where precedence needs them (`a - (b + c)`, `(a + b) * c`,
+/// `a * (b // c)`). `operator` is `+ - * /` or `f` for `//`.
 fn parenthesised(text: &str, operator: char, right_side: bool) -> String {
     let top = top_level_operator(text);
+    let multiplicative = |op: char| matches!(op, '*' | '/' | 'f');
     let needs = match (operator, top) {
         (_, None) => false,
-        ('*', Some('+' | '-')) | ('/', Some('+' | '-')) => true,
+        // Sums inside a product or quotient.
+        (op, Some('+' | '-')) if multiplicative(op) => true,
         ('-', Some('+' | '-')) if right_side => true,
-        ('/', Some('*' | '/')) if right_side => true,
+        // Right operand of a quotient or of a floor division: any product.
+        ('/' | 'f', Some(inner)) if right_side && multiplicative(inner) => true,
+        // Floor division does not associate with products: a * (b // c) != a * b // c.
+        ('*', Some('f')) if right_side => true,
         _ => false,
     };
     if needs {
@@ -222,23 +228,33 @@ fn parenthesised(text: &str, operator: char, right_side: bool) -> String {
     }
 }
 
-/// The operator applied last in `text` (outside parentheses), lowest precedence.
+/// The operator applied last in `text` (outside parentheses): `+ - * /`, or `f`
+/// for `//`; additive ones win over multiplicative ones, and among equals the last.
 fn top_level_operator(text: &str) -> Option<char> {
     let mut depth = 0;
     let mut found: Option<char> = None;
     let characters: Vec<char> = text.chars().collect();
-    for (index, character) in characters.iter().enumerate() {
+    let mut index = 0;
+    while index < characters.len() {
+        let character = characters[index];
         match character {
             '(' | '[' => depth += 1,
             ')' | ']' => depth -= 1,
-            '+' | '-' | '*' | '/' if depth == 0 && index > 0 && (characters[index - 1] == ' ' || characters[index - 1] == '/') => {
-                let low = matches!(character, '+' | '-');
-                if found.is_none() || low {
-                    found = Some(*character);
+            '+' | '-' | '*' | '/' if depth == 0 && index > 0 && characters[index - 1] == ' ' => {
+                let operator = if character == '/' && characters.get(index + 1) == Some(&'/') {
+                    index += 1;
+                    'f'
+                } else {
+                    character
+                };
+                let additive = matches!(operator, '+' | '-');
+                if found.is_none() || additive || !matches!(found, Some('+' | '-')) {
+                    found = Some(operator);
                 }
             }
             _ => {}
         }
+        index += 1;
     }
     found
 }
@@ -307,6 +323,18 @@ mod tests {
     }
 
     #[test]
+    fn truncation_is_floor_division_by_one() {
+        // int(pages per inch × thickness) × 2, with "one page" read as 1.
+        let inputs: Vec<Vec<f64>> = vec![vec![5135281.0, 1.0, 2.7], vec![7419427.0, 1.0, 1.5], vec![3000001.0, 1.0, 1.3]];
+        let targets: Vec<f64> = inputs.iter().map(|n| (n[0] * n[2]).floor() * 2.0).collect();
+        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        assert!(found.expression.contains("//"), "{}", found.expression);
+        for (numbers, target) in inputs.iter().zip(&targets) {
+            assert_eq!(evaluate(&found.expression, numbers), *target, "{}", found.expression);
+        }
+    }
+
+    #[test]
     fn gives_up_rather_than_guessing() {
         let inputs = vec![vec![3.0, 5.0], vec![7.0, 11.0], vec![13.0, 17.0]];
         let targets = vec![123456.0, 654321.0, 111.0];
@@ -321,6 +349,9 @@ mod tests {
         assert_eq!(parenthesised("a + b", '-', false), "a + b");
         assert_eq!(parenthesised("a * b", '/', true), "(a * b)");
         assert_eq!(parenthesised("n[0]", '/', true), "n[0]");
+        assert_eq!(parenthesised("n[0] * n[2] // n[1]", '*', true), "(n[0] * n[2] // n[1])");
+        assert_eq!(parenthesised("n[0] * n[2]", 'f', false), "n[0] * n[2]");
+        assert_eq!(parenthesised("n[0] // 3", '-', true), "n[0] // 3");
     }
 
     /// A tiny evaluator for the expressions this module writes (tests only).
