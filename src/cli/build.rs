@@ -10,9 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use super::paths::write_atomically;
 use super::plan_loading::build_runtime;
-use super::terminal::stderr_render_options;
+use super::terminal::print_file_diagnostics;
 use super::{MessageFormat, Outcome};
-use crate::diagnostics::render::render_human;
 use crate::optimize::build_file::{build_file, BuildFileError, BuildFileOptions};
 use crate::optimize::descent::{BuildSummary, DeclaredModels};
 use crate::optimize::events::{BuildEvent, EventSink};
@@ -100,10 +99,7 @@ fn build_once(arguments: &BuildArguments, lock_path: &Path, database: &mut FlowD
         Ok(built) => built,
         Err(BuildFileError::Diagnostics(diagnostics)) => {
             progress.finish();
-            let render_options = stderr_render_options();
-            for diagnostic in &diagnostics {
-                eprint!("{}", render_human(diagnostic, &path.display().to_string(), &text, render_options));
-            }
+            print_file_diagnostics(path, &text, &diagnostics);
             eprintln!("error: {} has errors; no plan was written", path.display());
             return Outcome::Failure;
         }

@@ -3,9 +3,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::terminal::stderr_render_options;
+use super::terminal::print_file_diagnostics;
 use super::{GraphFormat, Outcome};
-use crate::diagnostics::render::render_human;
 use crate::diagnostics::Severity;
 use crate::semantic::database::{analyze_item, item_keys, ItemId};
 use crate::semantic::hir::ItemKind;
@@ -24,10 +23,7 @@ pub fn run(path: &Path, workflow: Option<&str>, format: GraphFormat) -> Outcome 
     let file = database.set_file_text(path, text.clone());
     let errors: Vec<_> = file_diagnostics(&database, file).into_iter().filter(|d| d.severity() == Severity::Error).collect();
     if !errors.is_empty() {
-        let options = stderr_render_options();
-        for diagnostic in &errors {
-            eprint!("{}", render_human(diagnostic, &path.display().to_string(), &text, options));
-        }
+        print_file_diagnostics(path, &text, &errors);
         eprintln!("error: {} has errors; fix them to draw its graph", path.display());
         return Outcome::Failure;
     }

@@ -3,9 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::paths::write_atomically;
-use super::terminal::stderr_render_options;
+use super::terminal::print_file_diagnostics;
 use super::Outcome;
-use crate::diagnostics::render::render_human;
 use crate::plan::from_source::{build_lock, PlanError, PlanOptions};
 use crate::semantic::FlowDatabase;
 
@@ -23,10 +22,7 @@ pub fn run(path: &Path, output: Option<&Path>) -> Outcome {
     let lock = match build_lock(&database, file, &lock_path, &PlanOptions { hash_model_files: true }) {
         Ok(lock) => lock,
         Err(PlanError::Diagnostics(diagnostics)) => {
-            let options = stderr_render_options();
-            for diagnostic in &diagnostics {
-                eprint!("{}", render_human(diagnostic, &path.display().to_string(), &text, options));
-            }
+            print_file_diagnostics(path, &text, &diagnostics);
             eprintln!("error: {} has errors; no plan was written", path.display());
             return Outcome::Failure;
         }
