@@ -35,10 +35,11 @@ pub fn run(arguments: BuildArguments) -> Outcome {
     let lock_path = arguments.output.clone().unwrap_or_else(|| arguments.path.parent().unwrap_or(Path::new("")).join("flow.lock"));
     let mut database = FlowDatabase::default();
     let runtime = build_runtime();
-    let mut outcome = build_once(&arguments, &lock_path, &mut database, &runtime);
+    let outcome = build_once(&arguments, &lock_path, &mut database, &runtime);
     if !arguments.watch {
         return outcome;
     }
+    // Watch mode runs until interrupted; each rebuild reports its own outcome.
     eprintln!("watching {} for changes (Ctrl-C to stop)", arguments.path.display());
     let mut seen = modified_time(&arguments.path);
     loop {
@@ -46,8 +47,7 @@ pub fn run(arguments: BuildArguments) -> Outcome {
         let now = modified_time(&arguments.path);
         if now != seen {
             seen = now;
-            outcome = build_once(&arguments, &lock_path, &mut database, &runtime);
-            let _ = &outcome;
+            build_once(&arguments, &lock_path, &mut database, &runtime);
         }
     }
 }

@@ -98,10 +98,9 @@ pub fn describe_workflow(workflow: &LockedWorkflow) -> String {
         if let Some(prompt) = &node.prompt {
             text.push_str(&format!("  prompt: {}\n", prompt.trim().replace('\n', "\n          ")));
         }
-        if let Some(code) = &node.code {
+        if node.code.is_some() {
             let arguments: Vec<String> = node.code_inputs.iter().map(|(argument, from)| format!("{argument} = {from}")).collect();
             text.push_str(&format!("  code node with arguments {}; its output is computed from them\n", arguments.join(", ")));
-            let _ = code;
         }
     }
     let outputs: Vec<String> = workflow.outputs.iter().map(|output| format!("{} = {}", output.name, output.from)).collect();

@@ -199,7 +199,7 @@ fn task_description(context: &MoveContext<'_>) -> String {
 /// Per example: argument name → value (after running inserted nodes).
 async fn argument_environments(context: &MoveContext<'_>, arguments: &[(String, String)], inserted: &[crate::plan::lock_file::LockedNode]) -> Vec<serde_json::Map<String, Value>> {
     let mut environments = Vec::new();
-    for (index, environment) in context.trial.environments.iter().enumerate() {
+    for environment in &context.trial.environments {
         let mut environment = environment.clone();
         for node in inserted {
             if let (Ok(value), _) = context.trial.executor.run_node_alone(node.clone(), environment.clone()).await {
@@ -210,7 +210,6 @@ async fn argument_environments(context: &MoveContext<'_>, arguments: &[(String, 
         for (name, reference) in arguments {
             values.insert(name.clone(), reference_value(&environment, reference).unwrap_or(Value::Null));
         }
-        let _ = index;
         environments.push(values);
     }
     environments
