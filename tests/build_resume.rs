@@ -3,6 +3,8 @@
 //! that answers by rule, standing in for the student and the teacher), a real
 //! SIGKILL in the middle of the build.
 
+#[path = "support/pens_task.rs"]
+mod pens_task;
 #[path = "support/scripted_http_server.rs"]
 mod scripted_http_server;
 
@@ -12,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pens_task::{sloppy_student_reply, teacher_reply, train_jsonl};
 use scripted_http_server::{RecordedRequest, ScriptedHttpServer, ScriptedResponse};
 use serde_json::{json, Value};
 
@@ -61,14 +64,6 @@ optimize solve {
 }
 "#;
 
-/// answer = 2 * max - min: beyond formula search, so the teacher writes the code
-/// (after one wrong draft and execution feedback).
-const TRAIN: &str = "{\"input\": \"Ann has 12 boxes of 40 pens and gives away 7 pens.\", \"target\": 73}\n{\"input\": \"Bo has 3 boxes of 1500 pens and gives away 20 pens.\", \"target\": 2997}\n{\"input\": \"Cy has 9 boxes of 25 pens and gives away 5 pens.\", \"target\": 45}\n";
-
-fn numbers_in(text: &str) -> Vec<f64> {
-    text.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect()
-}
-
 /// The reply of the student or the teacher to one chat-completions request.
 fn answer(request: &RecordedRequest) -> String {
     let body = request.json();
@@ -77,26 +72,9 @@ fn answer(request: &RecordedRequest) -> String {
     let first = messages.iter().find(|message| message["role"] == "user").map(content).unwrap_or_default();
     let last = messages.last().map(content).unwrap_or_default();
     if body["model"] == "student" {
-        // Drops the last number, as a small model does.
-        let numbers = numbers_in(&last);
-        return json!({"quantities": numbers[..numbers.len() - 1]}).to_string();
+        return sloppy_student_reply(&last);
     }
-    if first.contains("For ONE example") {
-        let inputs = first.split("Example inputs:").nth(1).unwrap_or("").split("Expected final output").next().unwrap_or("");
-        let n = numbers_in(inputs);
-        let answer = 2.0 * n.iter().cloned().fold(f64::MIN, f64::max) - n.iter().cloned().fold(f64::MAX, f64::min);
-        return json!({"extract": {"quantities": n}, "compute": answer}).to_string();
-    }
-    if last.contains("I ran your function") {
-        return "```python\ndef run(numbers):\n    return 2 * max(numbers) - min(numbers)\n```".into();
-    }
-    if first.contains("Write a deterministic Python function") {
-        return "```python\ndef run(numbers):\n    return numbers[0] * numbers[1]\n```".into();
-    }
-    if first.contains("write a new SYSTEM PROMPT") {
-        return json!({"critique": "It drops the last number.", "system": "Copy all numbers."}).to_string();
-    }
-    "{}".into()
+    teacher_reply(&first, &last)
 }
 
 fn completion(text: String) -> ScriptedResponse {
@@ -127,7 +105,7 @@ fn project(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&directory);
     std::fs::create_dir_all(&directory).unwrap();
     std::fs::write(directory.join("task.flow"), FLOW).unwrap();
-    std::fs::write(directory.join("train.jsonl"), TRAIN).unwrap();
+    std::fs::write(directory.join("train.jsonl"), train_jsonl()).unwrap();
     directory
 }
 

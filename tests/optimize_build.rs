@@ -23,6 +23,11 @@ use flowc::sandbox::{Sandbox, SandboxConfig};
 use flowc::semantic::FlowDatabase;
 use serde_json::{json, Value};
 
+#[path = "support/pens_task.rs"]
+mod pens_task;
+
+use pens_task::{numbers_in, sloppy_student_reply, teacher_reply, RIGHT_FORMULA, TRAIN};
+
 /// A model that answers by a rule over the request's last message.
 struct RuleModel {
     name: String,
@@ -192,56 +197,18 @@ optimize solve {{
 }
 
 fn train_examples() -> Vec<Value> {
-    // answer = 2 * max - min: not arithmetic on positions, beyond formula search,
-    // so the teacher has to write it.
-    vec![
-        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 73}),
-        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 2997}),
-        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 45}),
-    ]
+    TRAIN.iter().map(|(input, target)| json!({"input": input, "target": target})).collect()
 }
-
-const RIGHT_FORMULA: &str = "2 * max(numbers) - min(numbers)";
 
 /// A student that drops the last number (the kind of mistake a 135M model makes).
 fn sloppy_student() -> RuleModel {
-    RuleModel {
-        name: "student".into(),
-        rule: Box::new(|request| {
-            let prompt = last_message(request);
-            let numbers: Vec<f64> = prompt.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
-            let kept = &numbers[..numbers.len().saturating_sub(1)];
-            Ok(json!({"quantities": kept}).to_string())
-        }),
-    }
+    RuleModel { name: "student".into(), rule: Box::new(|request| Ok(sloppy_student_reply(last_message(request)))) }
 }
 
-/// A teacher that knows the task: gold traces, and `a * b - c` as code after one
-/// wrong draft (to exercise execution feedback).
+/// A teacher that knows the task: gold traces, and the right code after one wrong
+/// draft (to exercise execution feedback).
 fn good_teacher() -> RuleModel {
-    RuleModel {
-        name: "teacher".into(),
-        rule: Box::new(|request| {
-            let first = first_message(request);
-            let last = last_message(request);
-            if first.contains("For ONE example") {
-                let inputs_line = first.split("Example inputs:").nth(1).unwrap_or("");
-                let numbers: Vec<f64> = inputs_line.split("Expected final output").next().unwrap_or("").split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
-                let answer = 2.0 * numbers.iter().cloned().fold(f64::MIN, f64::max) - numbers.iter().cloned().fold(f64::MAX, f64::min);
-                return Ok(json!({"extract": {"quantities": numbers}, "compute": answer}).to_string());
-            }
-            if last.contains("I ran your function") {
-                return Ok(format!("```python\ndef run(numbers):\n    return {RIGHT_FORMULA}\n```"));
-            }
-            if first.contains("Write a deterministic Python function") {
-                return Ok("```python\ndef run(numbers):\n    return numbers[0] * numbers[1]\n```".into());
-            }
-            if first.contains("write a new SYSTEM PROMPT") {
-                return Ok(json!({"critique": "It drops the last number.", "system": "Copy all numbers, including the last one."}).to_string());
-            }
-            Ok("I do not know.".into())
-        }),
-    }
+    RuleModel { name: "teacher".into(), rule: Box::new(|request| Ok(teacher_reply(first_message(request), last_message(request)))) }
 }
 
 fn node<'a>(lock: &'a LockFile, name: &str) -> &'a flowc::plan::lock_file::LockedNode {
@@ -289,7 +256,7 @@ async fn a_change_that_lowers_the_training_metric_is_reverted() {
     let exact_student = RuleModel {
         name: "student".into(),
         rule: Box::new(|request| {
-            let numbers: Vec<f64> = last_message(request).split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+            let numbers: Vec<f64> = numbers_in(last_message(request));
             Ok(json!({"quantities": numbers}).to_string())
         }),
     };
@@ -299,7 +266,7 @@ async fn a_change_that_lowers_the_training_metric_is_reverted() {
             let first = first_message(request);
             if first.contains("For ONE example") {
                 let inputs_line = first.split("Example inputs:").nth(1).unwrap_or("");
-                let numbers: Vec<f64> = inputs_line.split("Expected final output").next().unwrap_or("").split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse::<f64>().unwrap() * 2.0).collect();
+                let numbers: Vec<f64> = numbers_in(inputs_line.split("Expected final output").next().unwrap_or("")).iter().map(|number| number * 2.0).collect();
                 return Ok(json!({"extract": {"quantities": numbers}}).to_string());
             }
             if first.contains("Write a deterministic Python function") {
@@ -338,7 +305,7 @@ async fn a_bad_teacher_changes_nothing_it_cannot_prove_and_never_breaks_the_lock
     let exact_student = RuleModel {
         name: "student".into(),
         rule: Box::new(|request| {
-            let numbers: Vec<f64> = last_message(request).split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+            let numbers: Vec<f64> = numbers_in(last_message(request));
             Ok(json!({"quantities": numbers}).to_string())
         }),
     };
@@ -500,7 +467,7 @@ async fn the_prompt_move_keeps_a_rewrite_that_the_student_follows() {
         name: "student".into(),
         rule: Box::new(|request| {
             let system = request.messages.first().map(|message| message.content.clone()).unwrap_or_default();
-            let numbers: Vec<f64> = last_message(request).split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+            let numbers: Vec<f64> = numbers_in(last_message(request));
             let kept = if system.contains("including the last one") { &numbers[..] } else { &numbers[..numbers.len() - 1] };
             Ok(json!({"quantities": kept}).to_string())
         }),
@@ -625,7 +592,7 @@ async fn independent_nodes_are_descended_together_then_validated_in_turn() {
             let first = first_message(request);
             if first.contains("For ONE example") {
                 let inputs_line = first.split("Example inputs:").nth(1).unwrap_or("");
-                let numbers: Vec<f64> = inputs_line.split("Expected final output").next().unwrap_or("").split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty()).map(|part| part.parse().unwrap()).collect();
+                let numbers: Vec<f64> = numbers_in(inputs_line.split("Expected final output").next().unwrap_or(""));
                 return Ok(json!({"extract": {"quantities": numbers}, "extract_again": {"quantities": numbers}}).to_string());
             }
             Ok(format!("```python\ndef run(numbers, again):\n    return {RIGHT_FORMULA}\n```"))
