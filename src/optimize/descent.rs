@@ -246,11 +246,8 @@ impl Engine {
             if !dirty.is_empty() && self.stopped.is_none() {
                 self.ensure_validation().await?;
                 if !self.validation.as_ref().expect("validated").all() {
-                    match self.descend_independent(&dirty).await {
-                        Ok(()) => {}
-                        Err(TeacherError::BudgetSpent(limit)) => self.stopped = Some(format!("budget:{limit}")),
-                        Err(error) => return Err(error.to_string()),
-                    }
+                    let descended = self.descend_independent(&dirty).await;
+                    self.stop_if_spent(descended)?;
                 } else {
                     for name in &dirty {
                         self.outcomes.entry(name.clone()).or_insert_with(|| "kept as written (the plan passes every training example)".into());
@@ -291,22 +288,13 @@ impl Engine {
         let mut round = 1;
         let mut unchanged_rounds = 0;
         while round <= self.request.settings.budget.iterations && self.stopped.is_none() && !self.validation.as_ref().expect("validated").all() {
-            let target = match self.localise().await {
-                Ok(target) => target,
-                Err(TeacherError::BudgetSpent(limit)) => {
-                    self.stopped = Some(format!("budget:{limit}"));
-                    break;
-                }
-                Err(error) => return Err(error.to_string()),
-            };
-            match self.descend(&target, round).await {
-                Ok(true) => unchanged_rounds = 0,
-                Ok(false) => unchanged_rounds += 1,
-                Err(TeacherError::BudgetSpent(limit)) => {
-                    self.stopped = Some(format!("budget:{limit}"));
-                    break;
-                }
-                Err(error) => return Err(error.to_string()),
+            let localised = self.localise().await;
+            let Some(target) = self.stop_if_spent(localised)? else { break };
+            let descended = self.descend(&target, round).await;
+            match self.stop_if_spent(descended)? {
+                Some(true) => unchanged_rounds = 0,
+                Some(false) => unchanged_rounds += 1,
+                None => break,
             }
             // Two rounds without a kept change: more rounds would ask the same
             // questions of the same teacher.
@@ -340,6 +328,19 @@ impl Engine {
             Some(validation.count() as u32)
         };
         self.finish(evaluation, passed, total, stopped, started, validation_passed)
+    }
+
+    /// A spent budget ends the descent (the plan so far is kept and recorded as
+    /// stopped by that limit): `None`. Any other teacher error fails the build.
+    fn stop_if_spent<T>(&mut self, result: Result<T, TeacherError>) -> Result<Option<T>, String> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(TeacherError::BudgetSpent(limit)) => {
+                self.stopped = Some(format!("budget:{limit}"));
+                Ok(None)
+            }
+            Err(error) => Err(error.to_string()),
+        }
     }
 
     /// The declared nodes in waves: each wave reads only inputs and earlier waves.
