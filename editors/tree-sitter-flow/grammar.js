@@ -1,0 +1,281 @@
+/**
+ * @file The `.flow` language of flowc (LLM workflows compiled into locked plans).
+ *
+ * This grammar follows `grammar/flow.pest` (the compiler's own parser) rule for rule;
+ * the meaning of each construct is in `docs/language.md`. The test
+ * `tests/editors_tree_sitter.rs` parses every example with both parsers and compares
+ * what they found, so a change to one grammar without the other fails CI.
+ *
+ * Differences that are on purpose:
+ * - pest swallows a broken member into a `recover_*` rule; tree-sitter has its own
+ *   error recovery (ERROR / MISSING nodes), so there are no recovery rules here.
+ * - Strings are split into content, escapes and template references (`{node.field}`)
+ *   so that editors can highlight the references; pest reads a string as one token
+ *   and `syntax::template` splits it later.
+ */
+
+/// <reference types="tree-sitter-cli/dsl" />
+// @ts-check
+
+const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/;
+
+/** `a, b, c` with an optional trailing comma after at least one element (as pest). */
+function commaSeparated(rule) {
+  return optional(seq(rule, repeat(seq(',', rule)), optional(',')));
+}
+
+module.exports = grammar({
+  name: 'flow',
+
+  // Blanks and `//` comments may appear between any two tokens (pest's WHITESPACE).
+  extras: $ => [/\s/, $.comment],
+
+  // Keywords are only keywords where the grammar expects them: `metric = ...` in an
+  // optimize block is a property key, `model` a name in a path, and so on.
+  word: $ => $.identifier,
+
+  rules: {
+    source_file: $ => repeat($._item),
+
+    _item: $ => choice(
+      $.import_declaration,
+      $.model_declaration,
+      $.dataset_declaration,
+      $.metric_declaration,
+      $.workflow_declaration,
+      $.optimize_declaration,
+    ),
+
+    // ------------------------------------------------------------------ items
+
+    // import "std/metrics" { numeric_match, exact_match }
+    import_declaration: $ => seq(
+      'import',
+      field('path', $.string),
+      optional(field('names', $.import_list)),
+    ),
+    import_list: $ => seq('{', commaSeparated(field('name', $.identifier)), '}'),
+
+    // model student = gguf("model.gguf") { temperature = 0 }
+    model_declaration: $ => seq(
+      'model',
+      field('name', $.identifier),
+      '=',
+      field('source', $.call),
+      optional(field('body', $.block)),
+    ),
+
+    // dataset train = jsonl("data/train.jsonl") { question = .input }
+    dataset_declaration: $ => seq(
+      'dataset',
+      field('name', $.identifier),
+      '=',
+      field('source', $.call),
+      optional(field('body', $.block)),
+    ),
+
+    // metric within(tolerance: number = 0.5) { source = """...""" }
+    metric_declaration: $ => seq(
+      'metric',
+      field('name', $.identifier),
+      field('parameters', $.parameter_list),
+      field('body', $.block),
+    ),
+
+    // optimize solve { teacher = teacher ... }
+    optimize_declaration: $ => seq(
+      'optimize',
+      field('workflow', $.identifier),
+      field('body', $.block),
+    ),
+
+    // workflow solve(question: text) -> (answer: number) { ... }
+    workflow_declaration: $ => seq(
+      'workflow',
+      field('name', $.identifier),
+      field('inputs', $.parameter_list),
+      '->',
+      field('outputs', $.parameter_list),
+      field('body', $.workflow_body),
+    ),
+
+    parameter_list: $ => seq('(', commaSeparated($.parameter), ')'),
+    parameter: $ => seq(
+      field('name', $.identifier),
+      ':',
+      field('type', $._type),
+      optional(seq('=', field('default', $._value))),
+    ),
+
+    workflow_body: $ => seq(
+      '{',
+      repeat(choice($.node_declaration, $.output_binding)),
+      '}',
+    ),
+
+    // node extract = llm(student) { ... }   /   node compute = code { ... }
+    node_declaration: $ => seq(
+      'node',
+      field('name', $.identifier),
+      '=',
+      field('kind', $.identifier),
+      optional(field('models', $.node_models)),
+      field('body', $.block),
+    ),
+    node_models: $ => seq('(', commaSeparated(field('model', $.identifier)), ')'),
+
+    // answer = compute.value
+    output_binding: $ => seq(
+      field('output', $.identifier),
+      '=',
+      field('value', $.path),
+    ),
+
+    // ------------------------------------------------------------- properties
+
+    block: $ => seq('{', repeat($.property), '}'),
+
+    property: $ => seq(
+      choice(
+        // output = json { ... }. `output = number` reads as a type (pest's
+        // `output_property` comes first); `output = node.field` falls through to the
+        // plain form, as in pest.
+        prec(1, seq(field('key', $._output_key), '=', field('type', $._type))),
+        // numbers: [number] = extract.quantities (typed code-node inputs)
+        seq(field('key', $._key), ':', field('type', $._type), '=', field('value', $._value)),
+        // budget { iterations = 5 }
+        seq(field('key', $._key), field('block', $.block)),
+        // prompt = "..."
+        seq(field('key', $._key), '=', field('value', $._value)),
+      ),
+      optional(','),
+    ),
+
+    _output_key: $ => alias('output', $.identifier),
+    _key: $ => choice($.identifier, $._output_key),
+
+    // ----------------------------------------------------------------- values
+
+    _value: $ => choice(
+      $.multiline_string,
+      $.string,
+      $.number,
+      $.boolean,
+      $.list,
+      $.object,
+      $.call,
+      $.field_path,
+      $.path,
+    ),
+
+    // gguf("file.gguf"), env("KEY"), numeric_match(rel_tol = 1e-6)
+    call: $ => seq(
+      field('function', $.identifier),
+      field('arguments', $.argument_list),
+    ),
+    argument_list: $ => seq('(', commaSeparated($.argument), ')'),
+    argument: $ => seq(
+      optional(seq(field('name', $.identifier), '=')),
+      field('value', $._value),
+    ),
+
+    list: $ => seq('[', commaSeparated($._value), ']'),
+
+    // key = { a = 1 }
+    object: $ => seq('{', repeat($.property), '}'),
+
+    // `.input` in a dataset mapping: a field of each JSON line (no blanks inside, as
+    // pest's compound-atomic `field_path`).
+    field_path: $ => seq(
+      '.',
+      alias(token.immediate(IDENTIFIER), $.identifier),
+      repeat(seq(token.immediate('.'), alias(token.immediate(IDENTIFIER), $.identifier))),
+    ),
+
+    // extract.quantities, question, prompt (a move name)
+    path: $ => seq(
+      $.identifier,
+      repeat(seq(token.immediate('.'), alias(token.immediate(IDENTIFIER), $.identifier))),
+    ),
+
+    boolean: _ => choice('true', 'false'),
+
+    number: _ => token(/-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/),
+
+    // A one-line string; the compiler checks its escapes, so any `\x` is an escape
+    // here. Templates: `{name.field}` is a reference, `{{` and `}}` are literal
+    // braces, and any other brace is plain text (`{"answer": 42}`).
+    string: $ => seq(
+      '"',
+      optional(alias($._string_body, $.string_content)),
+      token.immediate('"'),
+    ),
+    _string_body: $ => repeat1(choice(
+      $._string_text,
+      $.escape_sequence,
+      $.template_reference,
+      $.brace_escape,
+      $._lone_brace,
+    )),
+    // (Precedence over `//` comments, so that "http://..." stays one string.)
+    _string_text: _ => token.immediate(prec(1, /[^"\\\n\r{}]+/)),
+    escape_sequence: _ => token.immediate(prec(1, /\\[^\n\r]/)),
+
+    // A multi-line string is raw (no escapes) and ends at the first `"""`. Its
+    // content is one node, the exact text between the quotes: what an editor
+    // injects Python into for `source = """..."""`.
+    multiline_string: $ => seq(
+      '"""',
+      optional(alias($._multiline_body, $.string_content)),
+      // (Above the quotes' precedence: three quotes always close the string.)
+      token.immediate(prec(2, '"""')),
+    ),
+    _multiline_body: $ => repeat1(choice(
+      $._multiline_text,
+      $._multiline_quotes,
+      $.template_reference,
+      $.brace_escape,
+      $._lone_brace,
+    )),
+    _multiline_text: _ => token.immediate(prec(1, /[^"{}]+/)),
+    // One or two quotes inside the string; three end it.
+    _multiline_quotes: _ => token.immediate(prec(1, /""?/)),
+
+    template_reference: _ => token.immediate(prec(1,
+      /\{[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\}/)),
+    brace_escape: _ => token.immediate(prec(1, choice('{{', '}}'))),
+    _lone_brace: _ => token.immediate(prec(1, /[{}]/)),
+
+    // ------------------------------------------------------------------ types
+
+    _type: $ => choice(
+      $.list_type,
+      $.json_type,
+      $.enum_type,
+      alias($.identifier, $.type_identifier),
+    ),
+
+    list_type: $ => seq('[', field('element', $._type), ']'),
+
+    // json { quantities: [number], name: text } (commas between fields optional, as pest)
+    json_type: $ => seq(
+      'json',
+      '{',
+      optional(seq(
+        $.json_field,
+        repeat(seq(optional(','), $.json_field)),
+        optional(','),
+      )),
+      '}',
+    ),
+    json_field: $ => seq(field('name', $.identifier), ':', field('type', $._type)),
+
+    enum_type: $ => seq('enum', '(', commaSeparated($.string), ')'),
+
+    // --------------------------------------------------------------- lexical
+
+    identifier: _ => IDENTIFIER,
+
+    comment: _ => token(seq('//', /[^\n]*/)),
+  },
+});
