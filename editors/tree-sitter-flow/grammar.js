@@ -34,6 +34,16 @@ module.exports = grammar({
   // optimize block is a property key, `model` a name in a path, and so on.
   word: $ => $.identifier,
 
+  // `_key` is inlined so that `output` stays a key of every form until the value
+  // decides between a type and a plain value.
+  inline: $ => [$._key],
+
+  // After `output =`, a name (or `[name]`) is both a type and a value; the parser
+  // keeps both and the type wins (dynamic precedence), as pest tries the type first.
+  conflicts: $ => [
+    [$._type, $.path],
+  ],
+
   rules: {
     source_file: $ => repeat($._item),
 
@@ -140,7 +150,7 @@ module.exports = grammar({
         // output = json { ... }. `output = number` reads as a type (pest's
         // `output_property` comes first); `output = node.field` falls through to the
         // plain form, as in pest.
-        prec(1, seq(field('key', $._output_key), '=', field('type', $._type))),
+        prec.dynamic(1, seq(field('key', $._output_key), '=', field('type', $._type))),
         // numbers: [number] = extract.quantities (typed code-node inputs)
         seq(field('key', $._key), ':', field('type', $._type), '=', field('value', $._value)),
         // budget { iterations = 5 }
