@@ -34,6 +34,23 @@ module.exports = grammar({
   // optimize block is a property key, `model` a name in a path, and so on.
   word: $ => $.identifier,
 
+  // src/scanner.c: closes the blocks a half-typed file left open before the next
+  // declaration (see there). The sentinel tells the scanner that tree-sitter is
+  // recovering from an error.
+  externals: $ => [
+    $._block_end_before_item,
+    $._block_end_before_node,
+    $._error_sentinel,
+  ],
+
+  // Declaration keywords are never names, so that a half-typed member cannot swallow
+  // the `node ...` or `workflow ...` after it. Property keys may still be `metric`
+  // (an optimize key).
+  reserved: {
+    global: _ => ['import', 'model', 'dataset', 'metric', 'workflow', 'optimize', 'node'],
+    property_key: _ => ['import', 'model', 'dataset', 'workflow', 'optimize', 'node'],
+  },
+
   // `_key` is inlined so that `output` stays a key of every form until the value
   // decides between a type and a plain value.
   inline: $ => [$._key],
@@ -120,7 +137,7 @@ module.exports = grammar({
     workflow_body: $ => seq(
       '{',
       repeat(choice($.node_declaration, $.output_binding)),
-      '}',
+      choice('}', alias($._block_end_before_item, $.missing_close_brace)),
     ),
 
     // node extract = llm(student) { ... }   /   node compute = code { ... }
@@ -143,7 +160,14 @@ module.exports = grammar({
 
     // ------------------------------------------------------------- properties
 
-    block: $ => seq('{', repeat($.property), '}'),
+    block: $ => seq('{', repeat($.property), $._block_close),
+
+    // `}`, or (in a half-typed file) the place where the missing `}` belonged.
+    _block_close: $ => choice(
+      '}',
+      alias($._block_end_before_item, $.missing_close_brace),
+      alias($._block_end_before_node, $.missing_close_brace),
+    ),
 
     property: $ => seq(
       choice(
@@ -162,7 +186,7 @@ module.exports = grammar({
     ),
 
     _output_key: $ => alias('output', $.identifier),
-    _key: $ => choice($.identifier, $._output_key),
+    _key: $ => choice(reserved('property_key', $.identifier), $._output_key),
 
     // ----------------------------------------------------------------- values
 
@@ -192,7 +216,7 @@ module.exports = grammar({
     list: $ => seq('[', commaSeparated($._value), ']'),
 
     // key = { a = 1 }
-    object: $ => seq('{', repeat($.property), '}'),
+    object: $ => seq('{', repeat($.property), $._block_close),
 
     // `.input` in a dataset mapping: a field of each JSON line (no blanks inside, as
     // pest's compound-atomic `field_path`).

@@ -43,6 +43,3 @@
 
 (output_binding
   output: (identifier) @local.reference)
-
-(call
-  function: (identifier) @local.reference)
