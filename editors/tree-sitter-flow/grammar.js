@@ -19,6 +19,35 @@
 
 const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/;
 
+/**
+ * A closing bracket, or (in a half-typed file) the place where it belonged: before
+ * the next declaration and, inside a node, before the next `node` (src/scanner.c).
+ */
+function closing($, bracket, {beforeNode}) {
+  const alternatives = [bracket, alias($._block_end_before_item, $.missing_close)];
+  if (beforeNode) alternatives.push(alias($._block_end_before_node, $.missing_close));
+  return choice(...alternatives);
+}
+
+/**
+ * The required parts of a declaration, each of which may be the last one typed so
+ * far: before the next declaration (src/scanner.c) a half-typed declaration ends
+ * with a `missing_rest` node instead of swallowing what follows. (Never after the
+ * last required part: a complete declaration followed by another is well-formed.)
+ */
+function declaration($, requiredParts, optionalTail, {beforeNode} = {beforeNode: false}) {
+  const missingRest = beforeNode
+    ? choice(alias($._block_end_before_item, $.missing_rest), alias($._block_end_before_node, $.missing_rest))
+    : alias($._block_end_before_item, $.missing_rest);
+  let rule = optionalTail === undefined
+    ? requiredParts[requiredParts.length - 1]
+    : seq(requiredParts[requiredParts.length - 1], optionalTail);
+  for (let index = requiredParts.length - 2; index >= 0; index--) {
+    rule = seq(requiredParts[index], choice(rule, missingRest));
+  }
+  return rule;
+}
+
 /** `a, b, c` with an optional trailing comma after at least one element (as pest). */
 function commaSeparated(rule) {
   return optional(seq(rule, repeat(seq(',', rule)), optional(',')));
@@ -76,57 +105,60 @@ module.exports = grammar({
     // ------------------------------------------------------------------ items
 
     // import "std/metrics" { numeric_match, exact_match }
-    import_declaration: $ => seq(
+    import_declaration: $ => declaration($, [
       'import',
       field('path', $.string),
-      optional(field('names', $.import_list)),
-    ),
-    import_list: $ => seq('{', commaSeparated(field('name', $.identifier)), '}'),
+    ], optional(field('names', $.import_list))),
+    import_list: $ => seq('{', commaSeparated(field('name', $.identifier)), closing($, '}', {beforeNode: false})),
 
     // model student = gguf("model.gguf") { temperature = 0 }
-    model_declaration: $ => seq(
+    model_declaration: $ => declaration($, [
       'model',
       field('name', $.identifier),
       '=',
-      field('source', $.call),
-      optional(field('body', $.block)),
-    ),
+      field('source', $._declaration_source),
+    ], optional(field('body', $.block))),
 
     // dataset train = jsonl("data/train.jsonl") { question = .input }
-    dataset_declaration: $ => seq(
+    dataset_declaration: $ => declaration($, [
       'dataset',
       field('name', $.identifier),
       '=',
-      field('source', $.call),
-      optional(field('body', $.block)),
+      field('source', $._declaration_source),
+    ], optional(field('body', $.block))),
+
+    // `gguf("...")`, or only its name so far.
+    _declaration_source: $ => choice(
+      $.call,
+      alias(seq(field('function', $.identifier), alias($._block_end_before_item, $.missing_rest)), $.call),
     ),
 
     // metric within(tolerance: number = 0.5) { source = """...""" }
-    metric_declaration: $ => seq(
+    metric_declaration: $ => declaration($, [
       'metric',
       field('name', $.identifier),
       field('parameters', $.parameter_list),
       field('body', $.block),
-    ),
+    ]),
 
     // optimize solve { teacher = teacher ... }
-    optimize_declaration: $ => seq(
+    optimize_declaration: $ => declaration($, [
       'optimize',
       field('workflow', $.identifier),
       field('body', $.block),
-    ),
+    ]),
 
     // workflow solve(question: text) -> (answer: number) { ... }
-    workflow_declaration: $ => seq(
+    workflow_declaration: $ => declaration($, [
       'workflow',
       field('name', $.identifier),
       field('inputs', $.parameter_list),
       '->',
       field('outputs', $.parameter_list),
       field('body', $.workflow_body),
-    ),
+    ]),
 
-    parameter_list: $ => seq('(', commaSeparated($.parameter), ')'),
+    parameter_list: $ => seq('(', commaSeparated($.parameter), closing($, ')', {beforeNode: false})),
     parameter: $ => seq(
       field('name', $.identifier),
       ':',
@@ -137,19 +169,18 @@ module.exports = grammar({
     workflow_body: $ => seq(
       '{',
       repeat(choice($.node_declaration, $.output_binding)),
-      choice('}', alias($._block_end_before_item, $.missing_close_brace)),
+      closing($, '}', {beforeNode: false}),
     ),
 
     // node extract = llm(student) { ... }   /   node compute = code { ... }
-    node_declaration: $ => seq(
+    node_declaration: $ => declaration($, [
       'node',
       field('name', $.identifier),
       '=',
-      field('kind', $.identifier),
-      optional(field('models', $.node_models)),
+      seq(field('kind', $.identifier), optional(field('models', $.node_models))),
       field('body', $.block),
-    ),
-    node_models: $ => seq('(', commaSeparated(field('model', $.identifier)), ')'),
+    ], undefined, {beforeNode: true}),
+    node_models: $ => seq('(', commaSeparated(field('model', $.identifier)), closing($, ')', {beforeNode: false})),
 
     // answer = compute.value
     output_binding: $ => seq(
@@ -162,12 +193,7 @@ module.exports = grammar({
 
     block: $ => seq('{', repeat($.property), $._block_close),
 
-    // `}`, or (in a half-typed file) the place where the missing `}` belonged.
-    _block_close: $ => choice(
-      '}',
-      alias($._block_end_before_item, $.missing_close_brace),
-      alias($._block_end_before_node, $.missing_close_brace),
-    ),
+    _block_close: $ => closing($, '}', {beforeNode: true}),
 
     property: $ => seq(
       choice(
@@ -179,8 +205,12 @@ module.exports = grammar({
         seq(field('key', $._key), ':', field('type', $._type), '=', field('value', $._value)),
         // budget { iterations = 5 }
         seq(field('key', $._key), field('block', $.block)),
-        // prompt = "..."
-        seq(field('key', $._key), '=', field('value', $._value)),
+        // prompt = "..."  (or, half-typed before the next declaration or node, `prompt =`)
+        seq(field('key', $._key), '=', choice(
+          field('value', $._value),
+          alias($._block_end_before_item, $.missing_rest),
+          alias($._block_end_before_node, $.missing_rest),
+        )),
       ),
       optional(','),
     ),
@@ -207,13 +237,13 @@ module.exports = grammar({
       field('function', $.identifier),
       field('arguments', $.argument_list),
     ),
-    argument_list: $ => seq('(', commaSeparated($.argument), ')'),
+    argument_list: $ => seq('(', commaSeparated($.argument), closing($, ')', {beforeNode: true})),
     argument: $ => seq(
       optional(seq(field('name', $.identifier), '=')),
       field('value', $._value),
     ),
 
-    list: $ => seq('[', commaSeparated($._value), ']'),
+    list: $ => seq('[', commaSeparated($._value), closing($, ']', {beforeNode: true})),
 
     // key = { a = 1 }
     object: $ => seq('{', repeat($.property), $._block_close),
@@ -289,7 +319,7 @@ module.exports = grammar({
       alias($.identifier, $.type_identifier),
     ),
 
-    list_type: $ => seq('[', field('element', $._type), ']'),
+    list_type: $ => seq('[', field('element', $._type), closing($, ']', {beforeNode: false})),
 
     // json { quantities: [number], name: text } (commas between fields optional, as pest)
     json_type: $ => seq(
@@ -300,11 +330,12 @@ module.exports = grammar({
         repeat(seq(optional(','), $.json_field)),
         optional(','),
       )),
-      '}',
+      // (Not before `node`: `json { a: node b: text }` is a well-formed, if wrong, type.)
+      closing($, '}', {beforeNode: false}),
     ),
     json_field: $ => seq(field('name', $.identifier), ':', field('type', $._type)),
 
-    enum_type: $ => seq('enum', '(', commaSeparated($.string), ')'),
+    enum_type: $ => seq('enum', '(', commaSeparated($.string), closing($, ')', {beforeNode: true})),
 
     // --------------------------------------------------------------- lexical
 

@@ -8,7 +8,7 @@
 // - before `node NAME` inside a property block (a node's or deeper), that block ends.
 // Property keys never look like either (`metric = ...` has no name after the key), so
 // a well-formed file never produces these tokens. Each is a zero-width
-// `missing_close_brace` node in the tree.
+// `missing_close` node in the tree.
 
 #include "tree_sitter/parser.h"
 
@@ -40,8 +40,9 @@ static bool is_name_char(int32_t c) { return is_name_start(c) || (c >= '0' && c 
 
 bool tree_sitter_flow_external_scanner_scan(void *payload, TSLexer *lexer, const bool *valid_symbols) {
   (void)payload;
-  // In error recovery every symbol is valid: leave recovery to tree-sitter.
-  if (valid_symbols[ERROR_SENTINEL]) return false;
+  // In error recovery every symbol is valid: then only a declaration at the start of
+  // a line ends what is open (as pest's `recover_item` does), never a `node`.
+  bool recovering = valid_symbols[ERROR_SENTINEL];
   if (!valid_symbols[BLOCK_END_BEFORE_ITEM] && !valid_symbols[BLOCK_END_BEFORE_NODE]) return false;
 
   while (is_blank(lexer->lookahead)) lexer->advance(lexer, true);
@@ -66,7 +67,7 @@ bool tree_sitter_flow_external_scanner_scan(void *payload, TSLexer *lexer, const
   }
   if (!blank_after) return false;
 
-  if (valid_symbols[BLOCK_END_BEFORE_NODE] && strcmp(word, "node") == 0 && is_name_start(lexer->lookahead)) {
+  if (!recovering && valid_symbols[BLOCK_END_BEFORE_NODE] && strcmp(word, "node") == 0 && is_name_start(lexer->lookahead)) {
     lexer->result_symbol = BLOCK_END_BEFORE_NODE;
     return true;
   }
