@@ -180,7 +180,7 @@ module.exports = grammar({
       seq(field('kind', $.identifier), optional(field('models', $.node_models))),
       field('body', $.block),
     ], undefined, {beforeNode: true}),
-    node_models: $ => seq('(', commaSeparated(field('model', $.identifier)), closing($, ')', {beforeNode: false})),
+    node_models: $ => seq('(', commaSeparated(field('model', $.identifier)), closing($, ')', {beforeNode: true})),
 
     // answer = compute.value
     output_binding: $ => seq(
