@@ -1,0 +1,1 @@
+../../../tree-sitter-flow/queries/folds.scm
