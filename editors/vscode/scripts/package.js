@@ -80,6 +80,48 @@ function zipEntry(buffer, entries, wanted) {
   return entry.method === 8 ? zlib.inflateRawSync(data) : data;
 }
 
+/**
+ * Unpacks the extension and loads its entry point with Node, as VS Code's extension
+ * host would: every module it requires (vscode-languageclient and what that requires)
+ * must be in the package. The `vscode` module exists only inside VS Code, so a
+ * stand-in answers every property with an empty class (enough for the classes the
+ * client library extends while loading); nothing is activated.
+ * Returns a problem, or undefined.
+ */
+function loadPackagedExtension(buffer, entries) {
+  const os = require('os');
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'flow-vsix-'));
+  try {
+    for (const name of entries.keys()) {
+      if (!name.startsWith('extension/') || name.endsWith('/')) continue;
+      const target = path.join(folder, name);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, zipEntry(buffer, entries, name));
+    }
+    const standIn = path.join(folder, 'vscode-stand-in.js');
+    fs.writeFileSync(standIn, 'module.exports = new Proxy({}, { get: () => class {} });\n');
+    const script = `
+      const Module = require('module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        return request === 'vscode' ? ${JSON.stringify(standIn)} : resolve.call(this, request, ...rest);
+      };
+      // Only the package's own node_modules may satisfy a require.
+      Module.globalPaths.length = 0;
+      const extension = require(${JSON.stringify(path.join(folder, 'extension', manifest.main))});
+      if (typeof extension.activate !== 'function' || typeof extension.deactivate !== 'function') {
+        throw new Error('the entry point exports no activate/deactivate');
+      }
+    `;
+    execFileSync(process.execPath, ['-e', script], { cwd: folder, stdio: 'pipe', timeout: 60000, env: { ...process.env, NODE_PATH: '' } });
+    return undefined;
+  } catch (error) {
+    return `the packaged extension does not load: ${error.stderr ? error.stderr.toString() : error.message}`;
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 function main() {
   const output = path.resolve(process.argv[2] || path.join(extensionFolder, `flow-${manifest.version}.vsix`));
   const vsce = require.resolve('@vscode/vsce/vsce', { paths: [extensionFolder] });
@@ -110,6 +152,10 @@ function main() {
   }
   if (!packaged.contributes.configuration.properties['flow.server.path']) {
     problems.push('extension/package.json has no `flow.server.path` setting');
+  }
+  if (problems.length === 0) {
+    const loadProblem = loadPackagedExtension(buffer, entries);
+    if (loadProblem) problems.push(loadProblem);
   }
   if (problems.length > 0) {
     console.error(`${output}:\n  ${problems.join('\n  ')}`);
