@@ -6,9 +6,14 @@
  * `tests/editors_tree_sitter.rs` parses every example with both parsers and compares
  * what they found, so a change to one grammar without the other fails CI.
  *
- * Differences that are on purpose:
- * - pest swallows a broken member into a `recover_*` rule; tree-sitter has its own
- *   error recovery (ERROR / MISSING nodes), so there are no recovery rules here.
+ * Differences that are on purpose (they only change what a broken file reads as):
+ * - pest swallows a broken member into a `recover_*` rule. Here, a half-typed
+ *   declaration, node or property ends where the next line starts a declaration
+ *   (or, inside a workflow, at the next `node NAME`): src/scanner.c finds those
+ *   places, the tree marks them `missing_close` / `missing_rest`, and everything after
+ *   keeps its highlighting. Everywhere else tree-sitter's own error recovery applies.
+ * - The declaration keywords are reserved words (pest reads them as names anywhere
+ *   but at the start of a declaration); property keys may still be `metric`.
  * - Strings are split into content, escapes and template references (`{node.field}`)
  *   so that editors can highlight the references; pest reads a string as one token
  *   and `syntax::template` splits it later.
@@ -59,8 +64,8 @@ module.exports = grammar({
   // Blanks and `//` comments may appear between any two tokens (pest's WHITESPACE).
   extras: $ => [/\s/, $.comment],
 
-  // Keywords are only keywords where the grammar expects them: `metric = ...` in an
-  // optimize block is a property key, `model` a name in a path, and so on.
+  // Keyword extraction: `output`, `json`, `enum`, `true` and `false` are keywords only
+  // where the grammar expects them (`output` is also a code input's name, ...).
   word: $ => $.identifier,
 
   // src/scanner.c: closes the blocks a half-typed file left open before the next
