@@ -2,6 +2,10 @@
 //! - real Neovim (headless, the Debian package the set-up installs) detects `.flow`
 //!   files through `editors/nvim/ftdetect` and applies `editors/nvim/ftplugin`, and
 //!   does neither without them;
+//! - with the grammar built into `parser/flow.so`, Neovim's own tree-sitter runtime
+//!   parses an example, its highlighter starts, the highlight and fold queries of
+//!   `editors/nvim/queries/flow` capture what they should, and after an edit that
+//!   half-types a node (reparsed incrementally by Neovim) the rest still highlights;
 //! - the queries shipped for Neovim are the tree-sitter grammar's own, and Helix's
 //!   highlights are the same patterns with Helix's scope names;
 //! - `editors/helix/languages.toml` declares the language, the grammar and the
@@ -16,7 +20,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use editor_tools::{repository_root, run_bounded, text, tree_sitter_folder};
+use editor_tools::{repository_root, run_bounded, run_tree_sitter, text, tree_sitter_folder};
 
 fn neovim() -> PathBuf {
     let found = std::env::var_os("PATH")
@@ -49,6 +53,71 @@ fn neovim_detects_flow_files_and_applies_the_ftplugin() {
     // Without editors/nvim on the runtime path Neovim knows nothing of `.flow`.
     let without = neovim_buffer_settings(false);
     assert!(!without.starts_with("filetype=flow "), "Neovim already detects .flow without editors/nvim: {without}");
+}
+
+#[test]
+fn neovim_highlights_flow_files_with_the_tree_sitter_grammar() {
+    // Build the grammar where Neovim looks for parsers: `parser/flow.so` on the runtime path.
+    let runtime = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("editors-neovim");
+    std::fs::create_dir_all(runtime.join("parser")).unwrap();
+    let library = runtime.join("parser/flow.so");
+    let build = run_tree_sitter(&["build", "--output", library.to_str().unwrap()], Duration::from_secs(300));
+    assert!(build.status.success(), "tree-sitter build failed:\n{}", text(&build.stderr));
+
+    let example = repository_root().join("examples/gsm_hard/gsm_hard.flow");
+    let check = repository_root().join("editors/nvim/test/tree_sitter_check.lua");
+    let mut command = Command::new(neovim());
+    command
+        .arg("--clean")
+        .arg("--headless")
+        .arg("--cmd")
+        .arg(format!("set runtimepath^={}", repository_root().join("editors/nvim").display()))
+        .arg("--cmd")
+        .arg(format!("set runtimepath^={}", runtime.display()))
+        .arg(&example)
+        .arg("-c")
+        .arg(format!("luafile {}", check.display()))
+        .arg("-c")
+        .arg("qa!")
+        .env("HOME", std::env::temp_dir());
+    let output = run_bounded(&mut command, Duration::from_secs(60));
+    let printed = text(&output.stdout);
+    assert!(output.status.success() && !printed.contains("failed="), "nvim failed:\n{printed}{}", text(&output.stderr));
+    let lines: Vec<&str> = printed.lines().collect();
+    let has = |line: &str| lines.contains(&line);
+
+    assert!(has("filetype=flow"), "{printed}");
+    assert!(has("highlighter=true"), "the ftplugin did not start tree-sitter highlighting:\n{printed}");
+    assert!(has("clean problems=0"), "{printed}");
+    let folds: usize = lines.iter().find_map(|line| line.strip_prefix("clean folds=")).expect("fold count").parse().unwrap();
+    assert!(folds >= 10, "only {folds} folds in {printed}");
+
+    // Rows (0-based) of what must highlight, before and after the edit.
+    let source = std::fs::read_to_string(&example).unwrap();
+    let row_of = |prefix: &str| source.lines().position(|line| line.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix:?} line"));
+    let (extract, compute, optimize) = (row_of("  node extract"), row_of("  node compute"), row_of("optimize solve"));
+    for expected in [
+        format!("clean function extract {extract}"),
+        format!("clean function compute {compute}"),
+        format!("clean keyword optimize {optimize}"),
+        format!("clean function solve {optimize}"),
+        format!("clean string.special {{question}} {}", row_of("      Problem: {question}")),
+    ] {
+        assert!(has(&expected), "missing `{expected}` in\n{printed}");
+    }
+
+    let removed: usize = lines.iter().find_map(|line| line.strip_prefix("removed=")).expect("removed line count").parse().unwrap();
+    assert!(removed >= 3, "the edit removed {removed} lines");
+    let problems: usize = lines.iter().find_map(|line| line.strip_prefix("edited problems=")).expect("problem count").parse().unwrap();
+    assert!(problems >= 1, "the half-typed node shows no problem in the tree:\n{printed}");
+    for expected in [
+        format!("edited function extract {extract}"),
+        format!("edited function compute {}", compute - removed),
+        format!("edited keyword optimize {}", optimize - removed),
+        format!("edited function solve {}", optimize - removed),
+    ] {
+        assert!(has(&expected), "after half-typing `extract`, missing `{expected}` in\n{printed}");
+    }
 }
 
 #[test]
