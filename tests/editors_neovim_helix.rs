@@ -186,7 +186,7 @@ fn helix_highlights_are_the_shared_patterns_with_helix_scopes() {
 fn helix_languages_toml_declares_the_language_grammar_and_server() {
     let path = repository_root().join("editors/helix/languages.toml");
     let contents = std::fs::read_to_string(&path).unwrap();
-    let table: toml::Table = contents.parse().unwrap_or_else(|error| panic!("{} is not valid TOML: {error}", path.display()));
+    let table: toml::Table = toml::from_str(&contents).unwrap_or_else(|error| panic!("{} is not valid TOML: {error}", path.display()));
 
     let language = table["language"].as_array().unwrap().iter().find(|language| language["name"].as_str() == Some("flow")).expect("[[language]] flow");
     assert_eq!(language["scope"].as_str(), Some("source.flow"));

@@ -712,7 +712,7 @@ fn a_half_typed_declaration_keeps_its_errors_local() {
                         "{} cut inside its {} at byte {cut} (…{:?})",
                         original.display(),
                         item.kind,
-                        &source[cut.saturating_sub(30).max(item.start)..cut]
+                        &source[(cut.saturating_sub(30).max(item.start)..cut).find(|&start| source.is_char_boundary(start)).unwrap_or(cut)..cut]
                     ),
                     file,
                     original: original.clone(),
