@@ -5,7 +5,8 @@
 //! - the committed parser is what `tree-sitter generate` makes of `grammar.js`;
 //! - every `.flow` file of `examples/` and `stdlib/` parses with no error node;
 //! - it does not drift from the compiler's pest grammar: the same files (and every
-//!   corpus example) parsed by both give the same outline — items, names, node
+//!   corpus case and whole-file example of docs/language.md) parsed by both give the
+//!   same outline — items, names, node
 //!   kinds, parameters, property keys and value shapes;
 //! - a half-typed file keeps its errors local: cut any declaration of an example
 //!   short and every other declaration still highlights exactly as before;
@@ -507,6 +508,21 @@ fn corpus_inputs() -> Vec<(String, String)> {
     inputs
 }
 
+/// The ```flow blocks of docs/language.md that are whole files (the others are
+/// fragments: a property, a binding, a node on its own).
+fn documentation_files() -> Vec<(String, String)> {
+    let documentation = std::fs::read_to_string(repository_root().join("docs/language.md")).unwrap();
+    let mut files = Vec::new();
+    for (index, block) in documentation.split("```flow\n").skip(1).enumerate() {
+        let code = block.split("```").next().unwrap_or("");
+        if parse_source(code).diagnostics.is_empty() {
+            files.push((format!("docs/language.md, flow block {}", index + 1), code.to_string()));
+        }
+    }
+    assert!(files.len() >= 8, "only {} whole-file examples in docs/language.md", files.len());
+    files
+}
+
 // ------------------------------------------------------------------------ tests
 
 #[test]
@@ -609,6 +625,7 @@ fn tree_sitter_and_pest_read_the_same_outline() {
         .map(|file| (file.display().to_string(), std::fs::read_to_string(&file).unwrap()))
         .collect();
     cases.extend(corpus_inputs());
+    cases.extend(documentation_files());
 
     let folder = scratch_folder("drift");
     let mut compared_lines = 0;
