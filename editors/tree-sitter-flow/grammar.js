@@ -12,8 +12,6 @@
  *   (or, inside a workflow, at the next `node NAME`): src/scanner.c finds those
  *   places, the tree marks them `missing_close` / `missing_rest`, and everything after
  *   keeps its highlighting. Everywhere else tree-sitter's own error recovery applies.
- * - The declaration keywords are reserved words (pest reads them as names anywhere
- *   but at the start of a declaration); property keys may still be `metric`.
  * - Strings are split into content, escapes and template references (`{node.field}`)
  *   so that editors can highlight the references; pest reads a string as one token
  *   and `syntax::template` splits it later.
@@ -76,14 +74,6 @@ module.exports = grammar({
     $._block_end_before_node,
     $._error_sentinel,
   ],
-
-  // Declaration keywords are never names, so that a half-typed member cannot swallow
-  // the `node ...` or `workflow ...` after it. Property keys may still be `metric`
-  // (an optimize key).
-  reserved: {
-    global: _ => ['import', 'model', 'dataset', 'metric', 'workflow', 'optimize', 'node'],
-    property_key: _ => ['import', 'model', 'dataset', 'workflow', 'optimize', 'node'],
-  },
 
   // `_key` is inlined so that `output` stays a key of every form until the value
   // decides between a type and a plain value.
@@ -221,7 +211,7 @@ module.exports = grammar({
     ),
 
     _output_key: $ => alias('output', $.identifier),
-    _key: $ => choice(reserved('property_key', $.identifier), $._output_key),
+    _key: $ => choice($.identifier, $._output_key),
 
     // ----------------------------------------------------------------- values
 
