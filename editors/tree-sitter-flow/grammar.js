@@ -177,9 +177,9 @@ module.exports = grammar({
     ], undefined, {beforeNode: true}),
     node_models: $ => seq('(', commaSeparated(field('model', $.identifier)), closing($, ')', {beforeNode: true})),
 
-    // answer = compute.value
+    // answer = compute.value  (an output may be called `node`: pest reads `node =` as a binding)
     output_binding: $ => seq(
-      field('output', $.identifier),
+      field('output', choice($.identifier, alias('node', $.identifier))),
       '=',
       field('value', $.path),
     ),
