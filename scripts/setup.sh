@@ -41,7 +41,8 @@ tree_sitter_bin="$(command -v tree-sitter || echo "${CARGO_HOME:-$HOME/.cargo}/b
 if [ -x "$tree_sitter_bin" ] && "$tree_sitter_bin" --version | grep -qx "tree-sitter $tree_sitter_version"; then
   echo "ok    tree-sitter $tree_sitter_version"
 else
-  cargo install tree-sitter-cli --locked --version "$tree_sitter_version"
+  # (In a temporary build folder of its own, not flowc's CARGO_TARGET_DIR.)
+  env -u CARGO_TARGET_DIR cargo install tree-sitter-cli --locked --version "$tree_sitter_version"
 fi
 for tool in cc node npm; do
   if ! command -v "$tool" >/dev/null 2>&1; then
