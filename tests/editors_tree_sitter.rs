@@ -10,6 +10,9 @@
 //!   kinds, parameters, property keys and value shapes;
 //! - a half-typed file keeps its errors local: cut any declaration of an example
 //!   short and every other declaration still highlights exactly as before;
+//! - it finishes every parse: every prefix of the examples and a few thousand seeded
+//!   mutations parse within a per-file timeout (the external scanner's zero-width
+//!   tokens cannot loop);
 //! - every query file shipped for an editor compiles against the grammar.
 
 #[path = "support/editor_tools.rs"]
@@ -809,4 +812,74 @@ fn every_editor_query_compiles_against_the_grammar() {
         assert!(output.status.success(), "{} does not compile against the grammar:\n{}", query.display(), text(&output.stderr));
         assert!(text(&output.stdout).contains("capture:"), "{} captures nothing in the language tour", query.display());
     }
+}
+
+/// A small deterministic PRNG (xorshift64*): the same mutations on every run.
+struct Mutations(u64);
+
+impl Mutations {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, bound: usize) -> usize {
+        (self.next() % bound as u64) as usize
+    }
+}
+
+#[test]
+fn every_truncation_and_mutation_parses_within_a_timeout() {
+    const PREFIXES_PER_FILE: usize = 150;
+    const MUTATIONS_PER_FILE: usize = 150;
+    // What typing inserts: brackets, quotes, keywords at odd places, multi-byte text.
+    const INSERTIONS: &[&str] =
+        &["{", "}", "(", ")", "[", "]", "\"", "\"\"\"", "=", ",", ".", ":", "->", "//", "\n", "node ", "model ", "workflow w", "metric m", "import ", "é", "\t"];
+    let folder = scratch_folder("fuzz");
+    let mut random = Mutations(0x5eed_f10e);
+    let mut paths = Vec::new();
+    for (file_index, original) in example_and_stdlib_files().iter().enumerate() {
+        let source = std::fs::read_to_string(original).unwrap();
+        let mut variants: Vec<String> = Vec::new();
+        for step in 0..PREFIXES_PER_FILE {
+            let mut cut = source.len() * step / PREFIXES_PER_FILE;
+            while !source.is_char_boundary(cut) {
+                cut += 1;
+            }
+            variants.push(source[..cut].to_string());
+        }
+        for _ in 0..MUTATIONS_PER_FILE {
+            let mut characters: Vec<char> = source.chars().collect();
+            for _ in 0..=random.below(3) {
+                let at = random.below(characters.len() + 1);
+                if random.below(10) < 4 && at < characters.len() {
+                    characters.remove(at);
+                } else {
+                    let insertion = INSERTIONS[random.below(INSERTIONS.len())];
+                    characters.splice(at..at, insertion.chars());
+                }
+            }
+            variants.push(characters.into_iter().collect());
+        }
+        for (variant_index, variant) in variants.iter().enumerate() {
+            let path = folder.join(format!("file{file_index}_{variant_index}.flow"));
+            std::fs::write(&path, variant).unwrap();
+            paths.push(path);
+        }
+    }
+    let list = folder.join("paths.txt");
+    std::fs::write(&list, paths.iter().map(|path| format!("{}\n", path.display())).collect::<String>()).unwrap();
+
+    // Two seconds per file (they take well under 50 ms); a parse cut off by the timeout has no duration.
+    let output = run_tree_sitter(&["parse", "--quiet", "--json-summary", "--timeout", "2000000", "--paths", list.to_str().unwrap()], TOOL_LIMIT);
+    let printed = text(&output.stdout);
+    let json_start = printed.find("{\n  \"parse_summaries\"").unwrap_or_else(|| panic!("no JSON summary in:\n{printed}"));
+    let summary: serde_json::Value = serde_json::from_str(&printed[json_start..]).expect("the JSON summary parses");
+    let summaries = summary["parse_summaries"].as_array().expect("parse_summaries");
+    assert_eq!(summaries.len(), paths.len(), "tree-sitter parsed {} of {} files", summaries.len(), paths.len());
+    let unfinished: Vec<&str> =
+        summaries.iter().filter(|entry| entry["duration"].is_null()).map(|entry| entry["file"].as_str().unwrap_or("?")).collect();
+    assert!(unfinished.is_empty(), "{} parses did not finish within 2 s: {unfinished:?}", unfinished.len());
 }
