@@ -155,8 +155,8 @@ async fn a_second_clone_builds_from_the_shared_cache_with_no_model_call() {
         std::fs::read_to_string(first.join("flow.lock")).unwrap(),
         "the same plan, byte for byte"
     );
-    // Read through: the second clone's local cache now holds the entries it used.
-    assert!(!files_under(&second.join("cache").join("flowc").join("calls")).is_empty());
+    // The shared build result was the previous lock: every node reused, no search.
+    assert!(text(&output).contains("every node reused from the lock; no model call"), "{}", text(&output));
 
     let mut everything = nginx.stored_files();
     everything.extend(files_under(&first.join("cache")));
@@ -166,6 +166,53 @@ async fn a_second_clone_builds_from_the_shared_cache_with_no_model_call() {
 
     let _ = std::fs::remove_dir_all(&first);
     let _ = std::fs::remove_dir_all(&second);
+}
+
+#[test]
+fn the_call_cache_reads_through_the_shared_cache_and_refuses_a_tampered_blob() {
+    use flowc::models::{ChatMessage, ChatRequest, ChatResponse, DecodingParameters, ModelIdentity, OutputConstraint, Role};
+    use flowc::runtime::call_cache::CallCache;
+    use flowc::runtime::remote_cache::RemoteCache;
+
+    let nginx = NginxCache::start("read-through");
+    let local = std::env::temp_dir().join(format!("flowc-remote-read-through-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&local);
+    let remote = || Some(RemoteCache::new(&nginx.url(), Duration::from_secs(2)).unwrap());
+    let writer = CallCache::new(local.join("writer")).with_remote(remote());
+    let reader = CallCache::new(local.join("reader")).with_remote(remote());
+    let identity = ModelIdentity { backend: "openai".into(), model: "student".into(), file_sha256: None, endpoint: Some("http://127.0.0.1:9/v1".into()) };
+    let request = ChatRequest {
+        messages: vec![ChatMessage { role: Role::User, content: "2 + 2?".into() }],
+        decoding: DecodingParameters { temperature: Some(0.0), seed: Some(0), ..Default::default() },
+        constraint: OutputConstraint::None,
+    };
+    let key = CallCache::key(&identity, &request);
+    let response = ChatResponse { text: "4".into(), prompt_tokens: 5, completion_tokens: 1, ..Default::default() };
+    assert!(reader.get(&key).is_none());
+    writer.put(&key, &response).unwrap();
+
+    // The same key, the same bytes: the entry the writer keeps locally is the blob.
+    let local_entry = files_under(&local.join("writer"));
+    assert_eq!(local_entry.len(), 1);
+    let blob = std::fs::read(&local_entry[0]).unwrap();
+    let blob_path = nginx.directory.join("store").join(nginx_cache::PREFIX).join("cas").join(sha256_hex(&blob));
+    assert_eq!(std::fs::read(&blob_path).unwrap(), blob);
+    assert!(nginx.directory.join("store").join(nginx_cache::PREFIX).join("ac").join(&key).is_file());
+
+    assert_eq!(reader.get(&key), Some(response.clone()), "a local miss reads through");
+    assert_eq!(files_under(&local.join("reader")).len(), 1, "and keeps the entry locally");
+
+    // A blob that does not match its digest is a miss, not an answer.
+    let third = CallCache::new(local.join("third")).with_remote(remote());
+    std::fs::write(&blob_path, String::from_utf8(blob).unwrap().replace("\"4\"", "\"5\"")).unwrap();
+    assert!(third.get(&key).is_none());
+    assert!(!third.remote().unwrap().is_switched_off(), "a bad blob is a miss, not a failing server");
+    let _ = std::fs::remove_dir_all(&local);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
