@@ -25,11 +25,14 @@
 #   CARGO_TARGET_DIR      default $HOME/.cache/flowc/target (the folder the other
 #                         scripts use, which holds the release build)
 #   FLOWC_SANDBOX_WORKER  another worker binary (default: the flowc cargo builds)
+#   BENCH_CARGO_FLAGS     extra cargo flags, e.g. --no-default-features (a no-op
+#                         build loads no model, so the in-process engine is not needed)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowc/target}"
-bench_output="$(cargo bench --quiet --bench incremental_build)"
+# shellcheck disable=SC2086 # the flags are words
+bench_output="$(cargo bench --quiet ${BENCH_CARGO_FLAGS:-} --bench incremental_build)"
 printf '%s\n' "$bench_output" | sed '$d'
 last_line="$(printf '%s\n' "$bench_output" | tail -n 1)"
 
