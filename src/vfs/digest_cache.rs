@@ -159,9 +159,13 @@ fn read_entry(path: &Path) -> Option<Entry> {
 }
 
 fn write_entry(path: &Path, entry: &Entry) -> std::io::Result<()> {
+    // One temporary name per writer (process and call), so that two threads
+    // remembering the same file never write into each other's temporary file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let folder = path.parent().expect("entries live in a folder");
     std::fs::create_dir_all(folder)?;
-    let temporary = folder.join(format!(".{}.{}.tmp", path.file_name().and_then(|name| name.to_str()).unwrap_or("entry"), std::process::id()));
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = folder.join(format!(".{}.{}.{write}.tmp", path.file_name().and_then(|name| name.to_str()).unwrap_or("entry"), std::process::id()));
     std::fs::write(&temporary, serde_json::to_vec(entry).expect("entries serialise"))?;
     std::fs::rename(&temporary, path)
 }
