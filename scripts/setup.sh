@@ -72,6 +72,22 @@ else
   apt-get update -qq && apt-get install -y -qq neovim
 fi
 
+# --- nginx: the real HTTP remote-cache server (Bazel's protocol: GET/PUT through
+# WebDAV) that tests/remote_cache.rs starts on a loopback port with its own config.
+echo "==> nginx with WebDAV PUT (the shared-cache tests' server)"
+nginx_binary="$(command -v nginx || echo /usr/sbin/nginx)"
+if [ -x "$nginx_binary" ] && "$nginx_binary" -V 2>&1 | grep -q http_dav_module; then
+  echo "ok    nginx is installed ($nginx_binary)"
+elif command -v apt-get >/dev/null 2>&1; then
+  sudo_if_needed=""
+  [ "$(id -u)" -ne 0 ] && sudo_if_needed="sudo"
+  $sudo_if_needed apt-get update -qq
+  # -light is enough (it has the dav module); the test never uses the system service.
+  DEBIAN_FRONTEND=noninteractive $sudo_if_needed apt-get install -y -qq nginx-light
+else
+  echo "warning: nginx is not installed and apt-get is missing: tests/remote_cache.rs will fail until nginx (with http_dav_module) is on PATH" >&2
+fi
+
 echo "==> building flowc (release)"
 cargo build --release --locked
 

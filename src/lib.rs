@@ -15,3 +15,4 @@ pub mod runtime;
 pub mod semantic;
 pub mod syntax;
 pub mod stdlib;
+pub mod vfs;

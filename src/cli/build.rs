@@ -6,10 +6,10 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::paths::write_atomically;
-use super::plan_loading::build_runtime;
+use super::plan_loading::{build_runtime, configured_call_cache};
 use super::terminal::print_file_diagnostics;
 use super::{MessageFormat, Outcome};
 use crate::optimize::build_file::{build_file, BuildFileError, BuildFileOptions};
@@ -17,9 +17,10 @@ use crate::optimize::descent::{BuildSummary, DeclaredModels};
 use crate::optimize::events::{BuildEvent, EventSink};
 use crate::plan::from_source::PlanOptions;
 use crate::plan::LockFile;
-use crate::runtime::call_cache::CallCache;
 use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::semantic::database::Db;
 use crate::semantic::FlowDatabase;
+use crate::vfs::FileWatcher;
 
 pub struct BuildArguments {
     pub path: PathBuf,
@@ -29,6 +30,7 @@ pub struct BuildArguments {
     pub message_format: MessageFormat,
     pub jobs: usize,
     pub no_cache: bool,
+    pub remote_cache: Option<String>,
 }
 
 pub fn run(arguments: BuildArguments) -> Outcome {
@@ -39,44 +41,64 @@ pub fn run(arguments: BuildArguments) -> Outcome {
     if !arguments.watch {
         return outcome;
     }
-    // Watch mode runs until interrupted; each rebuild reports its own outcome.
-    eprintln!("watching {} for changes (Ctrl-C to stop)", arguments.path.display());
-    let mut seen = modified_time(&arguments.path);
-    loop {
-        std::thread::sleep(Duration::from_millis(300));
-        let now = modified_time(&arguments.path);
-        if now != seen {
-            seen = now;
-            build_once(&arguments, &lock_path, &mut database, &runtime);
+    // Watch mode runs until interrupted; each rebuild reports its own outcome. The
+    // watcher covers every file the last build read or looked for (the root, its
+    // imports, datasets, the lock; missing ones too), and a batch of events rebuilds
+    // only if some file's bytes or existence really changed.
+    let mut watcher = match FileWatcher::new() {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Outcome::Failure;
         }
+    };
+    let mut announced = false;
+    loop {
+        if let Err(error) = watcher.watch_files(&database.watched_paths()) {
+            eprintln!("error: {error}");
+            return Outcome::Failure;
+        }
+        if !announced {
+            // Only once the folders are watched: a save after this line is seen.
+            eprintln!("watching {} and the {} file(s) it reads for changes (Ctrl-C to stop)", arguments.path.display(), database.watched_paths().len().saturating_sub(1));
+            announced = true;
+        }
+        let reported = match watcher.next_changes(None) {
+            Ok(Some(paths)) => paths,
+            Ok(None) => continue,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Outcome::Failure;
+            }
+        };
+        let changed = database.apply_disk_changes(&reported);
+        if changed.is_empty() {
+            continue;
+        }
+        eprintln!("changed: {}", changed.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", "));
+        build_once(&arguments, &lock_path, &mut database, &runtime);
     }
-}
-
-fn modified_time(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|metadata| metadata.modified()).ok()
 }
 
 fn build_once(arguments: &BuildArguments, lock_path: &Path, database: &mut FlowDatabase, runtime: &tokio::runtime::Runtime) -> Outcome {
     let path = &arguments.path;
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) => {
-            eprintln!("error: cannot read {}: {error}", path.display());
-            return Outcome::UsageError;
-        }
+    // Every file goes through the database's file layer, and the same database
+    // lives across watch rebuilds: salsa re-analyses only what an edit touched.
+    let Some(file) = database.load_file(path) else {
+        eprintln!("error: cannot read {}: no such file", path.display());
+        return Outcome::UsageError;
     };
-    // The same database across watch rebuilds: salsa re-analyses only what the
-    // edit touched.
-    let file = database.set_file_text(path, text.clone());
-    let previous = match std::fs::read_to_string(lock_path) {
-        Ok(existing) => match LockFile::from_toml(&existing) {
+    let text = file.text(&*database).clone();
+    let existing = database.load_file(lock_path).map(|lock| lock.text(&*database).clone());
+    let previous = match &existing {
+        Some(existing) => match LockFile::from_toml(existing) {
             Ok(lock) => Some(lock),
             Err(message) => {
                 eprintln!("warning: the existing {} cannot be read ({message}); building from scratch", lock_path.display());
                 None
             }
         },
-        Err(_) => None,
+        None => None,
     };
     let json = arguments.message_format == MessageFormat::Json;
     let progress = Progress::new(json);
@@ -87,10 +109,17 @@ fn build_once(arguments: &BuildArguments, lock_path: &Path, database: &mut FlowD
             return Outcome::Failure;
         }
     };
+    let cache = match configured_call_cache(arguments.no_cache, arguments.remote_cache.as_deref()) {
+        Ok(cache) => cache,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Outcome::UsageError;
+        }
+    };
     let options = BuildFileOptions {
         provider: Arc::new(DeclaredModels { source_dir: path.parent().unwrap_or(Path::new("")).to_path_buf() }),
         sandbox,
-        cache: (!arguments.no_cache).then(|| CallCache::new(CallCache::default_directory())),
+        cache,
         jobs: arguments.jobs,
         events: progress.sink(),
         plan: PlanOptions { hash_model_files: true },
@@ -111,7 +140,6 @@ fn build_once(arguments: &BuildArguments, lock_path: &Path, database: &mut FlowD
     };
     progress.finish();
     let rendered = lock.to_toml();
-    let existing = std::fs::read_to_string(lock_path).ok();
     let unchanged = existing.as_deref() == Some(rendered.as_str());
     for summary in &summaries {
         if json {
@@ -136,6 +164,9 @@ fn build_once(arguments: &BuildArguments, lock_path: &Path, database: &mut FlowD
         eprintln!("error: cannot write {}: {error}", lock_path.display());
         return Outcome::Failure;
     }
+    // The database learns of our own write now, so the watcher's event for it finds
+    // nothing new and does not rebuild.
+    database.apply_disk_changes(&[lock_path.to_path_buf()]);
     eprintln!("wrote {}", lock_path.display());
     Outcome::Success
 }

@@ -102,6 +102,11 @@ pub enum Command {
         /// starts over).
         #[arg(long)]
         no_cache: bool,
+        /// A shared cache (Bazel's HTTP remote-cache protocol, `http://HOST:PORT/PREFIX`)
+        /// the model-call cache reads through and writes to; default
+        /// `$FLOWC_REMOTE_CACHE`. A server that fails costs one warning.
+        #[arg(long, value_name = "URL")]
+        remote_cache: Option<String>,
     },
     /// Explain a compiled plan: per node, the move that produced it, the teacher's
     /// critique, and the artefact; per workflow, training figures and the PAC bound.
@@ -174,11 +179,15 @@ pub struct ExecutionArguments {
     /// Neither read nor write the model-call cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// A shared cache (Bazel's HTTP remote-cache protocol) the model-call cache reads
+    /// through and writes to; default `$FLOWC_REMOTE_CACHE`.
+    #[arg(long, value_name = "URL")]
+    pub remote_cache: Option<String>,
 }
 
 impl ExecutionArguments {
     fn into_options(self) -> plan_loading::ExecutionOptions {
-        plan_loading::ExecutionOptions { workflow: self.workflow, jobs: self.jobs, no_cache: self.no_cache }
+        plan_loading::ExecutionOptions { workflow: self.workflow, jobs: self.jobs, no_cache: self.no_cache, remote_cache: self.remote_cache }
     }
 }
 
@@ -227,8 +236,8 @@ pub fn main() -> ExitCode {
         Command::Graph { path, workflow, format } => graph::run(&path, workflow.as_deref(), format),
         Command::Explain { code, list } => explain::run(code.as_deref(), list),
         Command::Lock { path, output } => lock::run(&path, output.as_deref()),
-        Command::Build { path, output, locked, watch, message_format, jobs, no_cache } => {
-            build::run(build::BuildArguments { path, output, locked, watch, message_format, jobs, no_cache })
+        Command::Build { path, output, locked, watch, message_format, jobs, no_cache, remote_cache } => {
+            build::run(build::BuildArguments { path, output, locked, watch, message_format, jobs, no_cache, remote_cache })
         }
         Command::ExplainPlan { plan, node } => explain_plan::run(&plan, node.as_deref()),
         Command::Run { plan, input, inputs, output, trace, execution } => {

@@ -11,6 +11,7 @@ use crate::plan::lock_file::LockFile;
 use crate::plan::staleness::{check_staleness, Staleness};
 use crate::runtime::backends::load_backends;
 use crate::runtime::call_cache::CallCache;
+use crate::runtime::remote_cache::RemoteCache;
 use crate::runtime::executor::WorkflowExecutor;
 use crate::sandbox::{Sandbox, SandboxConfig};
 
@@ -18,6 +19,17 @@ pub struct ExecutionOptions {
     pub workflow: Option<String>,
     pub jobs: usize,
     pub no_cache: bool,
+    pub remote_cache: Option<String>,
+}
+
+/// The model-call cache a command uses: none with `--no-cache`, else the local one,
+/// reading through the remote cache the flag or `$FLOWC_REMOTE_CACHE` names.
+pub fn configured_call_cache(no_cache: bool, remote_flag: Option<&str>) -> Result<Option<CallCache>, String> {
+    if no_cache {
+        return Ok(None);
+    }
+    let remote = RemoteCache::configured(remote_flag)?;
+    Ok(Some(CallCache::new(CallCache::default_directory()).with_remote(remote)))
 }
 
 pub fn read_plan(path: &Path) -> Result<LockFile, String> {
@@ -43,6 +55,17 @@ pub fn open_fresh_plan(path: &Path) -> Result<LockFile, super::Outcome> {
 /// its line.
 pub fn read_json_lines(path: &Path) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
     let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    parse_json_lines(&text, path)
+}
+
+/// [`read_json_lines`] through the database's file layer (`crate::vfs`), so that a
+/// build reads a dataset as an input a watcher keeps current.
+pub fn read_json_lines_through(db: &dyn crate::semantic::database::Db, path: &Path) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
+    let file = db.load_file(path).ok_or_else(|| format!("cannot read {}: no such file", path.display()))?;
+    parse_json_lines(file.text(db), path)
+}
+
+fn parse_json_lines(text: &str, path: &Path) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
@@ -106,7 +129,7 @@ pub async fn executor(lock: &LockFile, path: &Path, options: &ExecutionOptions) 
         workflow: workflow.clone(),
         models,
         sandbox,
-        cache: (!options.no_cache).then(|| CallCache::new(CallCache::default_directory())),
+        cache: configured_call_cache(options.no_cache, options.remote_cache.as_deref())?,
         permits: Arc::new(Semaphore::new(options.jobs.max(1))),
     }))
 }

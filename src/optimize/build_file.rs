@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::build_key::settings_fingerprint;
 use super::descent::{build_workflow, BuildRequest, BuildServices, BuildSummary, ModelProvider};
 use super::events::EventSink;
 use super::settings::optimize_settings;
@@ -14,6 +15,7 @@ use crate::plan::lock_file::LockedEvaluation;
 use crate::plan::LockFile;
 use crate::runtime::call_cache::CallCache;
 use crate::runtime::metric::split_record;
+use crate::runtime::remote_build_results::RemoteBuildResults;
 use crate::sandbox::Sandbox;
 use crate::semantic::database::{Db, SourceFile};
 use crate::syntax::span::Span;
@@ -49,7 +51,7 @@ pub async fn build_file(db: &dyn Db, file: SourceFile, lock_path: &Path, previou
             Err(PlanError::Diagnostics(diagnostics)) => return Err(BuildFileError::Diagnostics(diagnostics)),
         };
         let Some(evaluation) = workflow.evaluation.clone() else { continue };
-        let records = crate::cli::plan_loading::read_json_lines(&settings.train_path).map_err(|message| BuildFileError::Failed(format!("the training set: {message}")))?;
+        let records = crate::cli::plan_loading::read_json_lines_through(db, &settings.train_path).map_err(|message| BuildFileError::Failed(format!("the training set: {message}")))?;
         let examples = records
             .iter()
             .enumerate()
@@ -58,7 +60,7 @@ pub async fn build_file(db: &dyn Db, file: SourceFile, lock_path: &Path, previou
             .map_err(BuildFileError::Failed)?;
         let validation_examples = match &settings.validation_path {
             None => Vec::new(),
-            Some(path) => crate::cli::plan_loading::read_json_lines(path)
+            Some(path) => crate::cli::plan_loading::read_json_lines_through(db, path)
                 .map_err(|message| BuildFileError::Failed(format!("the validation set: {message}")))?
                 .iter()
                 .enumerate()
@@ -70,10 +72,15 @@ pub async fn build_file(db: &dyn Db, file: SourceFile, lock_path: &Path, previou
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(BuildFileError::Failed)?,
         };
+        // Shared build results (with a remote cache only): an entry for exactly these
+        // inputs is the best previous lock; the descent's build keys still decide.
+        let shared_results = RemoteBuildResults::of(options.cache.as_ref());
+        let shared_key = RemoteBuildResults::key(&workflow.name, &workflow.fingerprint, &settings_fingerprint(&settings, &evaluation, &examples, &validation_examples));
+        let shared_previous = shared_results.as_ref().and_then(|results| results.get(&shared_key, &workflow.name));
         let request = BuildRequest {
             validation_examples,
             as_written: workflow.clone(),
-            previous: previous.and_then(|previous| previous.workflow(&workflow.name)).cloned(),
+            previous: shared_previous.or_else(|| previous.and_then(|previous| previous.workflow(&workflow.name)).cloned()),
             models: as_written.models.clone(),
             settings,
             examples,
@@ -86,6 +93,9 @@ pub async fn build_file(db: &dyn Db, file: SourceFile, lock_path: &Path, previou
             events: Arc::clone(&options.events),
         };
         let built = build_workflow(request, services).await.map_err(|message| BuildFileError::Failed(format!("building `{}` failed: {message}", workflow.name)))?;
+        if let Some(results) = &shared_results {
+            results.put(&shared_key, &built.workflow);
+        }
         *workflow = built.workflow;
         summaries.push(built.summary);
     }

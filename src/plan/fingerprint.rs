@@ -26,18 +26,8 @@ pub fn fingerprint_of<T: Serialize>(value: &T) -> String {
     sha256_hex(&encoded)
 }
 
-/// sha256 of a file, streamed.
+/// sha256 of a file, through the digest cache (`crate::vfs::digest_cache`): a file
+/// whose size, times and inode are unchanged is not read again.
 pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect())
+    crate::vfs::digest_cache::cached_file_sha256(path)
 }

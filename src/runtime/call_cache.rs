@@ -6,11 +6,16 @@
 //! Entries are written to a temporary file and renamed into place, so a crash never
 //! leaves a half-written entry, and an interrupted run resumes from what finished.
 //! API keys are not part of identities or requests, so they never reach the cache.
+//!
+//! With a remote cache (`super::remote_cache`, Bazel's HTTP protocol) the local cache
+//! reads through: a local miss asks the remote, and a remote hit is kept locally;
+//! every new entry goes to both, with the same key and the same bytes.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::remote_cache::RemoteCache;
 use crate::models::{ChatRequest, ChatResponse, ModelIdentity};
 use crate::plan::fingerprint::sha256_hex;
 
@@ -20,6 +25,7 @@ const CACHE_FORMAT: &str = "flowc-call-cache/1";
 #[derive(Clone, Debug)]
 pub struct CallCache {
     directory: PathBuf,
+    remote: Option<RemoteCache>,
 }
 
 #[derive(Serialize)]
@@ -37,7 +43,17 @@ struct Entry {
 
 impl CallCache {
     pub fn new(directory: impl Into<PathBuf>) -> CallCache {
-        CallCache { directory: directory.into() }
+        CallCache { directory: directory.into(), remote: None }
+    }
+
+    /// The same cache, reading through to (and writing to) `remote` as well.
+    pub fn with_remote(mut self, remote: Option<RemoteCache>) -> CallCache {
+        self.remote = remote;
+        self
+    }
+
+    pub fn remote(&self) -> Option<&RemoteCache> {
+        self.remote.as_ref()
     }
 
     /// `$XDG_CACHE_HOME/flowc/calls` (or `~/.cache/flowc/calls`).
@@ -59,18 +75,35 @@ impl CallCache {
     }
 
     pub fn get(&self, key: &str) -> Option<ChatResponse> {
-        let text = std::fs::read_to_string(self.path_of(key)).ok()?;
-        let entry: Entry = serde_json::from_str(&text).ok()?;
-        (entry.key == key).then_some(entry.response)
+        if let Some(response) = std::fs::read(self.path_of(key)).ok().and_then(|bytes| decode_entry(key, &bytes)) {
+            return Some(response);
+        }
+        let remote = self.remote.as_ref()?;
+        let bytes = remote.get(key)?;
+        let response = decode_entry(key, &bytes)?;
+        // Read-through: the next lookup is local. A local cache that cannot be
+        // written costs a remote lookup next time, nothing else.
+        let _ = self.write_local(key, &bytes);
+        Some(response)
     }
 
+    /// Store an entry locally (the error is the local cache's) and remotely (whose
+    /// failures only warn, once, inside the remote cache).
     pub fn put(&self, key: &str, response: &ChatResponse) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(&Entry { key: key.to_string(), response: response.clone() }).expect("responses serialise");
+        let local = self.write_local(key, &bytes);
+        if let Some(remote) = &self.remote {
+            remote.put(key, &bytes);
+        }
+        local
+    }
+
+    fn write_local(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
         let path = self.path_of(key);
         let folder = path.parent().expect("entries live in a folder");
         std::fs::create_dir_all(folder)?;
         let temporary = folder.join(format!(".{key}.{}.tmp", std::process::id()));
-        let text = serde_json::to_vec(&Entry { key: key.to_string(), response: response.clone() }).expect("responses serialise");
-        std::fs::write(&temporary, text)?;
+        std::fs::write(&temporary, bytes)?;
         std::fs::rename(&temporary, &path)
     }
 
@@ -89,6 +122,13 @@ impl CallCache {
         }
         Ok(removed)
     }
+}
+
+/// An entry's response, if the bytes are an entry for `key` (a key in the file that
+/// differs from its name is a miss, never another request's answer).
+fn decode_entry(key: &str, bytes: &[u8]) -> Option<ChatResponse> {
+    let entry: Entry = serde_json::from_slice(bytes).ok()?;
+    (entry.key == key).then_some(entry.response)
 }
 
 #[cfg(test)]

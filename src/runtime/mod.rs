@@ -10,6 +10,8 @@ pub mod call_cache;
 pub mod executor;
 pub mod metric;
 pub mod output_parsing;
+pub mod remote_build_results;
+pub mod remote_cache;
 pub mod trace;
 pub mod values;
 pub mod vote;

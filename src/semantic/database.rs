@@ -7,24 +7,19 @@
 //! (a comment, whitespace, another item), salsa sees an equal value and does not
 //! re-run `analyze_item` for it, nor anything that depends on it.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::analysis::{analyze, ItemAnalysis};
 use super::hir::{ItemHir, ItemKind};
 use super::lower::{lower_items, LoweredFile};
 use super::scope::{build_scope, FileScope};
-use crate::stdlib;
 use crate::syntax::{parse_source, ParsedFile};
+use crate::vfs::{FileStatus, FileTable};
 
-#[salsa::input(debug)]
-pub struct SourceFile {
-    #[returns(ref)]
-    pub path: PathBuf,
-    #[returns(ref)]
-    pub text: String,
-}
+/// Files are inputs of the file layer (`crate::vfs`); re-exported here, where the
+/// queries that read them live.
+pub use crate::vfs::{normalize_path, SourceFile};
 
 /// An item of a file, by key (see [`super::lower::ItemKey`]).
 #[salsa::interned(debug)]
@@ -37,8 +32,11 @@ pub struct ItemId<'db> {
 
 #[salsa::db]
 pub trait Db: salsa::Database {
-    /// The source file at `path`, loaded on first use; `None` if it cannot be read.
-    /// Standard modules are found under `<std>/NAME.flow`.
+    /// The file at `path` if it exists (an editor overlay, else the disk, read once
+    /// and then kept current by `FlowDatabase::apply_disk_changes`); `None` if it
+    /// does not. Either way the calling query depends on the path, so the file
+    /// changing, appearing or disappearing re-runs it. Standard modules are found
+    /// under `<std>/NAME.flow`.
     fn load_file(&self, path: &Path) -> Option<SourceFile>;
 }
 
@@ -49,12 +47,12 @@ pub type ExecutionObserver = Arc<dyn Fn(&str) + Send + Sync>;
 #[derive(Clone)]
 pub struct FlowDatabase {
     storage: salsa::Storage<Self>,
-    files: Arc<Mutex<HashMap<PathBuf, Option<SourceFile>>>>,
+    files: FileTable,
 }
 
 impl Default for FlowDatabase {
     fn default() -> Self {
-        FlowDatabase { storage: salsa::Storage::new(None), files: Default::default() }
+        FlowDatabase { storage: salsa::Storage::new(None), files: FileTable::default() }
     }
 }
 
@@ -67,27 +65,35 @@ impl FlowDatabase {
                 observer(&format!("{database_key:?}"));
             }
         };
-        FlowDatabase { storage: salsa::Storage::new(Some(Box::new(callback))), files: Default::default() }
+        FlowDatabase { storage: salsa::Storage::new(Some(Box::new(callback))), files: FileTable::default() }
     }
 
-    /// Add (or replace the text of) a file held in memory, e.g. an editor buffer.
+    /// Add (or replace the text of) a file held in memory, e.g. an editor buffer. The
+    /// overlay wins over the disk until [`FlowDatabase::remove_file_overlay`].
     pub fn set_file_text(&mut self, path: &Path, text: String) -> SourceFile {
-        use salsa::Setter;
-        let path = normalize_path(path);
-        let existing = self.files.lock().expect("file table").get(&path).copied().flatten();
-        match existing {
-            Some(file) => {
-                if file.text(self) != &text {
-                    file.set_text(self).to(text);
-                }
-                file
-            }
-            None => {
-                let file = SourceFile::new(self, path.clone(), text);
-                self.files.lock().expect("file table").insert(path, Some(file));
-                file
-            }
-        }
+        let files = self.files.clone();
+        files.set_overlay(self, path, text)
+    }
+
+    /// Drop the overlay of `path` (an editor closed the buffer): the disk's contents
+    /// come back, or the file becomes missing. `None` if the path was never known.
+    pub fn remove_file_overlay(&mut self, path: &Path) -> Option<SourceFile> {
+        let files = self.files.clone();
+        files.remove_overlay(self, path)
+    }
+
+    /// Re-read the known files at or under `paths` (what a watcher reported) and
+    /// update the inputs whose bytes or existence changed; returns their paths.
+    /// Overlays are left alone.
+    pub fn apply_disk_changes(&mut self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        let files = self.files.clone();
+        files.apply_disk_changes(self, paths)
+    }
+
+    /// Every disk path the database has read or looked for, missing ones included:
+    /// what a watcher must watch.
+    pub fn watched_paths(&self) -> Vec<PathBuf> {
+        self.files.disk_paths()
     }
 }
 
@@ -97,35 +103,10 @@ impl salsa::Database for FlowDatabase {}
 #[salsa::db]
 impl Db for FlowDatabase {
     fn load_file(&self, path: &Path) -> Option<SourceFile> {
-        let path = normalize_path(path);
-        if let Some(known) = self.files.lock().expect("file table").get(&path) {
-            return *known;
-        }
-        let text = match stdlib::standard_module_name(&path) {
-            Some(module) => stdlib::standard_module(module).map(str::to_string),
-            None => std::fs::read_to_string(&path).ok(),
-        };
-        let file = text.map(|text| SourceFile::new(self, path.clone(), text));
-        self.files.lock().expect("file table").insert(path, file);
-        file
+        let file = self.files.file(self, path);
+        // Reading the status is what makes the caller depend on the path.
+        (file.status(self) == FileStatus::Exists).then_some(file)
     }
-}
-
-/// Lexically clean a path (`a/./b/../c` → `a/c`) so one file has one key.
-pub fn normalize_path(path: &Path) -> PathBuf {
-    let mut normalized = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                if !normalized.pop() {
-                    normalized.push("..");
-                }
-            }
-            other => normalized.push(other.as_os_str()),
-        }
-    }
-    normalized
 }
 
 #[salsa::tracked(returns(ref))]

@@ -53,7 +53,8 @@ fn check_dataset_file(db: &dyn Db, file: SourceFile, key: &str) -> Option<Diagno
     }
     let (path, anchor) = dataset_path(dataset)?;
     let resolved = file.path(db).parent().unwrap_or(Path::new("")).join(path);
-    if resolved.is_file() {
+    // Through the file layer, so a watcher sees the dataset appear or go.
+    if db.load_file(&resolved).is_some() {
         return None;
     }
     let span = lowered.source_map.span(anchor)?;
