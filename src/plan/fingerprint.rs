@@ -26,9 +26,21 @@ pub fn fingerprint_of<T: Serialize>(value: &T) -> String {
     sha256_hex(&encoded)
 }
 
-/// sha256 of a file, streamed.
+/// sha256 of a file, streamed; remembered per process while the file's size and
+/// modification time stay the same, because a long-lived caller (the language
+/// server) re-plans on every hover and a 1 GB model file takes seconds to hash.
 pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
+    use std::collections::HashMap;
     use std::io::Read;
+    use std::sync::{Mutex, OnceLock};
+    type Key = (std::path::PathBuf, u64, Option<std::time::SystemTime>);
+    static DIGESTS: OnceLock<Mutex<HashMap<Key, String>>> = OnceLock::new();
+    let metadata = std::fs::metadata(path)?;
+    let key: Key = (path.to_path_buf(), metadata.len(), metadata.modified().ok());
+    let digests = DIGESTS.get_or_init(Default::default);
+    if let Some(digest) = digests.lock().expect("digest table").get(&key) {
+        return Ok(digest.clone());
+    }
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
@@ -39,5 +51,11 @@ pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
         }
         hasher.update(&buffer[..read]);
     }
-    Ok(hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect())
+    let digest: String = hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+    // Only a file with a modification time is remembered: without one a rewrite
+    // of the same size could not be told apart.
+    if key.2.is_some() {
+        digests.lock().expect("digest table").insert(key, digest.clone());
+    }
+    Ok(digest)
 }
