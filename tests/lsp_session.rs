@@ -162,20 +162,20 @@ fn a_whole_session_over_stdio() {
     let model_hover = hover_text(&mut client, &uri, position_of(SOURCE, "student = gguf", 1));
     assert!(model_hover.contains("backend: `gguf`") && model_hover.contains("sha256: `"), "{model_hover}");
     assert!(model_hover.contains("`temperature = 0.0`") || model_hover.contains("`temperature = 0`"), "decoding as values: {model_hover}");
-    let code_hover = hover_text(&mut client, &uri, position_of(SOURCE, "numbers = extract", 1));
+    let code_hover = hover_text(&mut client, &uri, position_of(SOURCE, "compute = code", 1));
     assert!(code_hover.contains("def run(numbers)"), "a code node's locked code: {code_hover}");
 
     // ---------------------------------------------------------------- definition
     let definition = client.result("textDocument/definition", json!({"textDocument": {"uri": uri}, "position": position_of(SOURCE, "extract.quantities\n", 2)}));
     assert_eq!(definition["uri"], uri);
-    assert_eq!(definition["range"], range_at(SOURCE, "extract = llm").as_object().map(|_| json!({"start": position_of(SOURCE, "extract = llm", 0), "end": position_of(SOURCE, "extract = llm", 7)})).unwrap());
+    assert_eq!(definition["range"], json!({"start": position_of(SOURCE, "extract = llm", 0), "end": position_of(SOURCE, "extract = llm", 7)}));
     let into_std = client.result("textDocument/definition", json!({"textDocument": {"uri": uri}, "position": position_of(SOURCE, "numeric_match", 3)}));
     let std_uri = into_std["uri"].as_str().unwrap();
     let std_path = std_uri.strip_prefix("file://").unwrap();
     let std_text = std::fs::read_to_string(std_path).expect("the standard module is served as a file");
     assert!(std_text.contains("metric numeric_match("), "{std_text}");
     assert!(std::fs::metadata(std_path).unwrap().permissions().readonly(), "std files are read-only");
-    assert_eq!(into_std["range"]["start"], position_of(&std_text, "numeric_match(", 0));
+    assert_eq!(into_std["range"]["start"], position_of(&std_text, "metric numeric_match(", 7));
 
     // ---------------------------------------------------------------- references
     let references = client.result(

@@ -43,17 +43,16 @@ pub fn completion(snapshot: &Snapshot, params: CompletionParams) -> RequestResul
         return Ok(Some(CompletionResponse::Array(completions.items)));
     }
 
-    let inside_template = is_inside_template(line_before);
     let scope = file_scope(db, view.file);
     match item_at(items, offset) {
         Some(Item::Workflow(workflow)) if offset > workflow.body_span.start => {
             let node = node_at(items, offset).map(|(_, node)| node);
             add_workflow_names(&mut completions, workflow);
-            if inside_template {
+            if is_inside_template(node, offset) {
                 return Ok(Some(CompletionResponse::Array(completions.items)));
             }
             match node {
-                Some(node) if is_value_position(line_before) => {
+                Some(_) if is_value_position(line_before) => {
                     if line_before.trim_start().starts_with("vote") {
                         completions.keywords(&VOTES);
                     }
@@ -193,13 +192,12 @@ fn dotted_path_before(line_before: &str) -> Option<String> {
     (path.contains('.') && (first.is_ascii_alphabetic() || first == '_')).then(|| path.to_string())
 }
 
-/// Inside an open `{` of a template on this line.
-fn is_inside_template(line_before: &str) -> bool {
-    match (line_before.rfind('{'), line_before.rfind('}')) {
-        (Some(open), Some(close)) => open > close && line_before.contains('"'),
-        (Some(_), None) => line_before.contains('"') || line_before.trim_start().starts_with(|c: char| c.is_ascii_alphabetic()) && line_before.contains("{"),
-        _ => false,
-    }
+/// Inside the prompt or system template of the node around the cursor.
+fn is_inside_template(node: Option<&NodeDecl>, offset: usize) -> bool {
+    let Some(node) = node else { return false };
+    ["prompt", "system"].iter().any(|key| {
+        matches!(node.properties.get(key), Some(Property { value: PropertyValue::Value(Value { kind: ValueKind::String(literal), .. }), .. }) if literal.span.start < offset && offset < literal.span.end)
+    })
 }
 
 fn is_value_position(line_before: &str) -> bool {

@@ -159,12 +159,16 @@ impl LspClient {
         self.wait_for(timeout, &format!("response to request {id}"), |message| message.get("id") == Some(&json!(id)) && message.get("method").is_none())
     }
 
-    /// The next publishDiagnostics for `uri` (with `version` when given).
+    /// The next publishDiagnostics for `uri` of `version`; `None`: one without a
+    /// version (what the server sends when it clears a closed file's).
     pub fn diagnostics(&mut self, uri: &str, version: Option<i64>) -> Value {
-        self.wait_for(Duration::from_secs(30), &format!("diagnostics of {uri} (version {version:?})"), |message| {
+        self.wait_for(Duration::from_secs(60), &format!("diagnostics of {uri} (version {version:?})"), |message| {
             message["method"] == "textDocument/publishDiagnostics"
                 && message["params"]["uri"] == uri
-                && version.is_none_or(|version| message["params"]["version"] == json!(version))
+                && match version {
+                    Some(version) => message["params"]["version"] == json!(version),
+                    None => message["params"]["version"].is_null(),
+                }
         })["params"]
             .clone()
     }
