@@ -29,6 +29,10 @@ struct InProcessClient {
 
 impl InProcessClient {
     fn request(&mut self, method: &str, params: Value) -> lsp_server::Response {
+        self.try_request(method, params).unwrap_or_else(|problem| panic!("{problem}"))
+    }
+
+    fn try_request(&mut self, method: &str, params: Value) -> Result<lsp_server::Response, String> {
         let id = self.next_id;
         self.next_id += 1;
         self.connection.sender.send(Message::Request(Request::new(RequestId::from(id), method.to_string(), params))).expect("server is up");
@@ -36,9 +40,9 @@ impl InProcessClient {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.connection.receiver.recv_timeout(left) {
-                Ok(Message::Response(response)) if response.id == RequestId::from(id) => return response,
+                Ok(Message::Response(response)) if response.id == RequestId::from(id) => return Ok(response),
                 Ok(_) => continue,
-                Err(error) => panic!("no answer to {method} within 30 s ({error}): the server hung or died"),
+                Err(error) => return Err(format!("no answer to {method} within 30 s ({error}): the server hung or died")),
             }
         }
     }
@@ -141,7 +145,7 @@ fn the_server_answers_every_request_on_every_broken_file() {
         );
         for (line, character) in positions(text) {
             for (method, params) in requests_at(&uri, line, character) {
-                let response = client.request(method, params);
+                let response = client.try_request(method, params).unwrap_or_else(|problem| panic!("{problem}, at {line}:{character} on {name}:\n{text}"));
                 answered += 1;
                 if let Some(error) = &response.error {
                     // Refusals (a rename with nothing to rename) are answers; a panic is not.

@@ -77,9 +77,18 @@ fn codes_of(diagnostics: &Value) -> Vec<String> {
     diagnostics["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap_or("").to_string()).collect()
 }
 
+/// A hover's markdown; asked again (a few times) while the server is still hashing
+/// the model file in the background, which it says instead of waiting.
 fn hover_text(client: &mut LspClient, uri: &str, position: Value) -> String {
-    let result = client.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": position}));
-    result["contents"]["value"].as_str().unwrap_or_else(|| panic!("hover has no markdown: {result}")).to_string()
+    for _ in 0..100 {
+        let result = client.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": position.clone()}));
+        let text = result["contents"]["value"].as_str().unwrap_or_else(|| panic!("hover has no markdown: {result}")).to_string();
+        if !text.contains("being hashed") && !text.contains("being computed") {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the model file was still being hashed after 10 s");
 }
 
 /// A big file of chained nodes: its first analysis takes long enough for an edit

@@ -186,7 +186,7 @@ fn add_workflow_names(completions: &mut Completions, workflow: &WorkflowDecl) {
 
 /// `ident.ident.partial` just before the cursor, if the cursor ends one.
 fn dotted_path_before(line_before: &str) -> Option<String> {
-    let start = line_before.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).map(|i| i + 1).unwrap_or(0);
+    let start = start_of_run(line_before, |c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
     let path = &line_before[start..];
     let first = path.chars().next()?;
     (path.contains('.') && (first.is_ascii_alphabetic() || first == '_')).then(|| path.to_string())

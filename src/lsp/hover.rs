@@ -8,7 +8,9 @@ use std::path::Path;
 
 use lsp_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind};
 
-use super::plan_view::{current_plan, lock_beside, workflow_status, WorkflowPlanStatus};
+use super::plan_view::{current_plan, hash_in_background, lock_beside, workflow_status, WorkflowPlanStatus};
+use crate::models::model_files::resolve_model_file;
+use crate::plan::fingerprint::cached_file_sha256;
 use super::snapshot::{FileView, RequestResult, Snapshot};
 use super::symbol_index::Symbol;
 use super::syntax_lookup::*;
@@ -63,7 +65,7 @@ pub fn hover(snapshot: &Snapshot, params: HoverParams) -> RequestResult<Option<H
 
 fn code_written_at(text: &str, offset: usize) -> Option<&'static crate::diagnostics::DiagnosticCode> {
     let offset = crate::syntax::span::clamp_to_char_boundary(text, offset);
-    let start = text[..offset].rfind(|c: char| !c.is_ascii_alphanumeric()).map(|i| i + 1).unwrap_or(0);
+    let start = start_of_run(&text[..offset], |c| c.is_ascii_alphanumeric());
     let end = text[offset..].find(|c: char| !c.is_ascii_alphanumeric()).map(|i| offset + i).unwrap_or(text.len());
     let word = &text[start..end];
     ALL_CODES.iter().copied().find(|code| code.id == word)
@@ -131,11 +133,33 @@ fn describe_model(snapshot: &Snapshot, view: &FileView, model: &ModelDecl) -> St
     if let Some(argument) = model.source.arguments.first() {
         let _ = writeln!(markdown, "- {}: {}", if backend == "gguf" { "file" } else { "model" }, text_of(text, argument.value.span));
     }
-    match lock_named_model(snapshot.db(), view.file, &model.name.text, &PlanOptions { hash_model_files: backend == "gguf" }) {
-        Ok(locked) => {
-            if let Some(digest) = &locked.file_sha256 {
-                let _ = writeln!(markdown, "- sha256: `{digest}`");
+    // The digest only when it is known: hashing a large model would hold the
+    // snapshot (and every edit) for seconds, so it is started in the background.
+    if backend == "gguf" {
+        let written = model.source.arguments.first().and_then(|argument| match &argument.value.kind {
+            ValueKind::String(literal) => Some(literal.raw.clone()),
+            _ => None,
+        });
+        let folder = view.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        match written.map(|written| resolve_model_file(&written, &folder)) {
+            Some(Ok(path)) => match cached_file_sha256(&path) {
+                Some(digest) => {
+                    let _ = writeln!(markdown, "- sha256: `{digest}`\n- path: `{}`", path.display());
+                }
+                None => {
+                    hash_in_background(vec![path.clone()]);
+                    let _ = writeln!(markdown, "- sha256: being computed (hover again in a moment)\n- path: `{}`", path.display());
+                }
+            },
+            Some(Err(looked)) => {
+                let looked: Vec<String> = looked.iter().map(|path| format!("`{}`", path.display())).collect();
+                let _ = writeln!(markdown, "- the file is missing (looked at {})", looked.join(", "));
             }
+            None => {}
+        }
+    }
+    match lock_named_model(snapshot.db(), view.file, &model.name.text, &PlanOptions { hash_model_files: false }) {
+        Ok(locked) => {
             if let Some(engine) = &locked.engine {
                 let _ = writeln!(markdown, "- engine: `{engine}`");
             }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::models::model_files::resolve_model_file;
-use crate::plan::fingerprint::file_sha256;
+use crate::plan::fingerprint::{cached_file_sha256, file_sha256};
 use crate::plan::from_source::{build_lock, PlanError, PlanOptions};
 use crate::plan::lock_file::LockFile;
 use crate::plan::staleness::{node_changes, NodeChanges};
@@ -27,22 +27,56 @@ pub fn lock_beside(source: &Path) -> Option<(PathBuf, LockFile)> {
     (locked_source == normalize_path(source)).then_some((lock_path, lock))
 }
 
-/// Hash the model files a lock beside `source` names, in the background (no
-/// snapshot is held, so edits never wait for it); `file_sha256` remembers them.
+/// Hash the model files a lock beside `source` names, in the background, when the
+/// file opens: by the first hover their digests are known.
 pub fn warm_model_digests(source: &Path) {
     let Some((_, lock)) = lock_beside(source) else { return };
     let folder = source.parent().unwrap_or(Path::new("")).to_path_buf();
+    let paths = lock.models.values().filter(|model| model.backend == "gguf").filter_map(|model| resolve_model_file(&model.model, &folder).ok()).collect();
+    hash_in_background(paths);
+}
+
+/// Hash model files in the background (no snapshot held, so no edit waits); a
+/// file already being hashed is not hashed twice at once.
+pub fn hash_in_background(paths: Vec<PathBuf>) {
+    static HASHING: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<PathBuf>>> = std::sync::OnceLock::new();
+    let hashing = HASHING.get_or_init(Default::default);
+    let paths: Vec<PathBuf> = {
+        let mut in_progress = hashing.lock().expect("hashing set");
+        paths.into_iter().filter(|path| in_progress.insert(path.clone())).collect()
+    };
+    if paths.is_empty() {
+        return;
+    }
     let _ = std::thread::Builder::new().name("flowc-lsp model digests".into()).spawn(move || {
-        for model in lock.models.values().filter(|model| model.backend == "gguf") {
-            if let Ok(path) = resolve_model_file(&model.model, &folder) {
-                let _ = file_sha256(&path);
-            }
+        for path in paths {
+            let _ = file_sha256(&path);
+            hashing.lock().expect("hashing set").remove(&path);
         }
     });
 }
 
-/// The plan the buffer compiles to now.
+/// The model files a plan of `file` hashes whose digests are not known yet.
+fn unhashed_model_files(db: &dyn Db, file: SourceFile, plan: &LockFile) -> Vec<PathBuf> {
+    let folder = file.path(db).parent().unwrap_or(Path::new("")).to_path_buf();
+    plan.models
+        .values()
+        .filter(|model| model.backend == "gguf")
+        .filter_map(|model| resolve_model_file(&model.model, &folder).ok())
+        .filter(|path| cached_file_sha256(path).is_none())
+        .collect()
+}
+
+/// The plan the buffer compiles to now. A request never waits for a model file to
+/// be hashed (seconds for a large one, while edits would wait for the request): when
+/// a digest is not known yet, hashing starts in the background and the answer says so.
 pub fn current_plan(db: &dyn Db, file: SourceFile, lock_path: &Path) -> Result<LockFile, PlanError> {
+    let unhashed_plan = build_lock(db, file, lock_path, &PlanOptions { hash_model_files: false })?;
+    let unhashed = unhashed_model_files(db, file, &unhashed_plan);
+    if !unhashed.is_empty() {
+        hash_in_background(unhashed);
+        return Err(PlanError::Environment("the model files are being hashed; hover again in a moment".into()));
+    }
     build_lock(db, file, lock_path, &PlanOptions { hash_model_files: true })
 }
 

@@ -4,6 +4,7 @@
 use lsp_types::{ParameterInformation, ParameterLabel, SignatureHelp, SignatureHelpParams, SignatureInformation, Documentation};
 
 use super::snapshot::{RequestResult, Snapshot};
+use super::syntax_lookup::start_of_run;
 use super::syntax_lookup::text_of;
 use crate::semantic::database::{file_scope, parse_file};
 use crate::semantic::hir::ItemKind;
@@ -61,7 +62,7 @@ fn open_call_before(text: &str, offset: usize) -> Option<OpenCall> {
             '(' | '[' | '{' if depth > 0 => depth -= 1,
             '(' if depth == 0 => {
                 let name_end = index;
-                let name_start = before[..name_end].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map(|i| i + 1).unwrap_or(0);
+                let name_start = start_of_run(&before[..name_end], |c| c.is_ascii_alphanumeric() || c == '_');
                 let callee = before[name_start..name_end].to_string();
                 if callee.is_empty() {
                     return None;

@@ -75,3 +75,9 @@ pub fn path_type(graph: &WorkflowGraph, segments: &[&str]) -> Option<Type> {
 pub fn text_of(text: &str, span: Span) -> &str {
     text.get(span.start.min(text.len())..span.end.min(text.len())).unwrap_or("")
 }
+
+/// Where the run of characters matching `belongs` that ends `text` starts (a byte
+/// offset on a char boundary).
+pub fn start_of_run(text: &str, belongs: impl Fn(char) -> bool) -> usize {
+    text.char_indices().rev().find(|(_, c)| !belongs(*c)).map(|(index, c)| index + c.len_utf8()).unwrap_or(0)
+}

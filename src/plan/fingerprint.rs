@@ -26,19 +26,31 @@ pub fn fingerprint_of<T: Serialize>(value: &T) -> String {
     sha256_hex(&encoded)
 }
 
+type DigestKey = (std::path::PathBuf, u64, Option<std::time::SystemTime>);
+
+fn digest_table() -> &'static std::sync::Mutex<std::collections::HashMap<DigestKey, String>> {
+    static DIGESTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<DigestKey, String>>> = std::sync::OnceLock::new();
+    DIGESTS.get_or_init(Default::default)
+}
+
+fn digest_key(path: &std::path::Path) -> std::io::Result<DigestKey> {
+    let metadata = std::fs::metadata(path)?;
+    Ok((path.to_path_buf(), metadata.len(), metadata.modified().ok()))
+}
+
+/// The digest `file_sha256` remembers for the file as it is now, without reading it.
+pub fn cached_file_sha256(path: &std::path::Path) -> Option<String> {
+    let key = digest_key(path).ok()?;
+    digest_table().lock().expect("digest table").get(&key).cloned()
+}
+
 /// sha256 of a file, streamed; remembered per process while the file's size and
 /// modification time stay the same, because a long-lived caller (the language
 /// server) re-plans on every hover and a 1 GB model file takes seconds to hash.
 pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
-    use std::collections::HashMap;
     use std::io::Read;
-    use std::sync::{Mutex, OnceLock};
-    type Key = (std::path::PathBuf, u64, Option<std::time::SystemTime>);
-    static DIGESTS: OnceLock<Mutex<HashMap<Key, String>>> = OnceLock::new();
-    let metadata = std::fs::metadata(path)?;
-    let key: Key = (path.to_path_buf(), metadata.len(), metadata.modified().ok());
-    let digests = DIGESTS.get_or_init(Default::default);
-    if let Some(digest) = digests.lock().expect("digest table").get(&key) {
+    let key = digest_key(path)?;
+    if let Some(digest) = digest_table().lock().expect("digest table").get(&key) {
         return Ok(digest.clone());
     }
     let mut file = std::fs::File::open(path)?;
@@ -55,7 +67,7 @@ pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
     // Only a file with a modification time is remembered: without one a rewrite
     // of the same size could not be told apart.
     if key.2.is_some() {
-        digests.lock().expect("digest table").insert(key, digest.clone());
+        digest_table().lock().expect("digest table").insert(key, digest.clone());
     }
     Ok(digest)
 }
