@@ -9,7 +9,9 @@
 #   lsp_edit_1k_ms=<median> lsp_edit_10k_ms=<median> hover_ms=<median> completion_ms=<median> rss_mb=<peak, 10k>
 # Targets (issue 9): ≤ 30 ms at 1k, ≤ 150 ms at 10k, hover/completion ≤ 10 ms, RSS ≤ 300 MB.
 #
-# Environment: CARGO_TARGET_DIR honoured; BENCH_KEEP keeps the generated files.
+# Environment: CARGO_TARGET_DIR honoured; BENCH_KEEP keeps the generated files;
+# BENCH_CARGO_FLAGS is added to the cargo commands (`--no-default-features` builds
+# without the in-process model engine, which the server does not use).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +30,8 @@ sed -n "/^  python3 - \"\$1\" \"\$2\" <<'PY'\$/,/^PY\$/p" "$repo/bench/check_lar
 python3 "$work/generate.py" 1000 "$work/big_1000.flow"
 python3 "$work/generate.py" 10000 "$work/big_10000.flow"
 
-(cd "$repo" && cargo build --release --quiet --bin flowc && cargo bench --quiet --bench lsp_latency --no-run) >&2
+# shellcheck disable=SC2086 # the flags are words
+(cd "$repo" && cargo build --release --quiet ${BENCH_CARGO_FLAGS:-} --bin flowc && cargo bench --quiet ${BENCH_CARGO_FLAGS:-} --bench lsp_latency --no-run) >&2
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 flowc="$target_dir/release/flowc"
 bench_binary="$(ls -t "$target_dir"/release/deps/lsp_latency-* 2>/dev/null | grep -v '\.d$' | head -n 1)"

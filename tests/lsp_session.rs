@@ -268,6 +268,25 @@ fn a_whole_session_over_stdio() {
     let message = collision["error"]["message"].as_str().unwrap_or_else(|| panic!("a colliding rename is refused: {collision}"));
     assert!(message.contains("already has") && message.contains("compute"), "{message}");
 
+    // ---------------------------------------------------------------- importers are re-checked
+    let shared_path = folder.join("shared.flow");
+    let shared = "model student = gguf(\"student.gguf\") {\n  temperature = 0\n}\n";
+    std::fs::write(&shared_path, shared).unwrap();
+    let importer_path = folder.join("importer.flow");
+    let importer = "import \"./shared.flow\" { student }\n\nworkflow echo(text: text) -> (reply: text) {\n  node say = llm(student) {\n    prompt = \"{text}\"\n    output = text\n  }\n  reply = say\n}\n";
+    let importer_uri = client.open(&importer_path, importer);
+    assert_eq!(codes_of(&client.diagnostics(&importer_uri, Some(1))), Vec::<String>::new());
+    let shared_uri = client.open(&shared_path, shared);
+    client.diagnostics(&shared_uri, Some(1));
+    client.send(&change(&shared_uri, 2, range_at(shared, "student"), "pupil"));
+    client.diagnostics(&shared_uri, Some(2));
+    let importer_now = client.diagnostics(&importer_uri, Some(1));
+    assert_eq!(codes_of(&importer_now), vec!["flow::E0202".to_string()], "the importer sees the change of the file it imports: {importer_now}");
+    // Closing the changed file puts the disk's text back: the importer is clean again.
+    client.notify("textDocument/didClose", json!({"textDocument": {"uri": shared_uri}}));
+    let importer_again = client.diagnostics(&importer_uri, Some(1));
+    assert_eq!(codes_of(&importer_again), Vec::<String>::new(), "{importer_again}");
+
     // ---------------------------------------------------------------- cancellation
     let big_path = folder.join("big.flow");
     let big = chained_workflow(4000);
