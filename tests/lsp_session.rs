@@ -208,11 +208,34 @@ fn a_whole_session_over_stdio() {
     assert!(property_labels.contains(&"source") && property_labels.contains(&"inputs") && !property_labels.contains(&"samples"), "{properties}");
 
     // ---------------------------------------------------------------- signature help
-    let signature = client.result(
-        "textDocument/signatureHelp",
-        json!({"textDocument": {"uri": uri}, "position": position_of(SOURCE, "numeric_match", 13)}),
+    let not_in_call = client.result("textDocument/signatureHelp", json!({"textDocument": {"uri": uri}, "position": position_of(SOURCE, "numeric_match", 13)}));
+    assert!(not_in_call.is_null(), "{not_in_call}");
+    let call_path = folder.join("call.flow");
+    let call = "import \"std/metrics\" { numeric_match }\n\noptimize solve {\n  metric = numeric_match(rel_tol = 1e-6, abs_tol = 0)\n}\n";
+    let call_uri = client.open(&call_path, call);
+    let signature = client.result("textDocument/signatureHelp", json!({"textDocument": {"uri": call_uri}, "position": position_of(call, "abs_tol = 0", 10)}));
+    assert_eq!(signature["signatures"][0]["label"], "numeric_match(rel_tol: number = 1e-9, abs_tol: number = 0)", "{signature}");
+    assert_eq!(signature["activeParameter"], 1, "{signature}");
+    client.notify("textDocument/didClose", json!({"textDocument": {"uri": call_uri}}));
+
+    // ---------------------------------------------------------------- outline, folds, hints, symbols
+    let outline = client.result("textDocument/documentSymbol", json!({"textDocument": {"uri": uri}}));
+    let names: Vec<&str> = outline.as_array().unwrap().iter().map(|symbol| symbol["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["import \"std/metrics\"", "student", "solve"], "{outline}");
+    let children: Vec<&str> = outline[2]["children"].as_array().unwrap().iter().map(|symbol| symbol["name"].as_str().unwrap()).collect();
+    assert_eq!(children, vec!["question", "answer", "summary", "extract", "compute", "report"], "{outline}");
+    let folds = client.result("textDocument/foldingRange", json!({"textDocument": {"uri": uri}}));
+    let workflow_line = position_of(SOURCE, "workflow solve", 0)["line"].clone();
+    assert!(folds.as_array().unwrap().iter().any(|fold| fold["startLine"] == workflow_line), "{folds}");
+    let hints = client.result(
+        "textDocument/inlayHint",
+        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 60, "character": 0}}}),
     );
-    let _ = signature; // Not in a call here: null is the right answer.
+    assert_eq!(hints.as_array().unwrap().len(), 1, "{hints}");
+    assert_eq!(hints[0]["label"], ": [number]", "{hints}");
+    assert_eq!(hints[0]["position"], position_of(SOURCE, "numbers = extract", 7));
+    let symbols = client.result("workspace/symbol", json!({"query": "comp"}));
+    assert!(symbols.as_array().unwrap().iter().any(|symbol| symbol["name"] == "compute" && symbol["containerName"] == "solve"), "{symbols}");
 
     // ---------------------------------------------------------------- semantic tokens
     let tokens = client.result("textDocument/semanticTokens/full", json!({"textDocument": {"uri": uri}}));

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use lsp_types::Uri;
 
-use super::symbol_index::{index_file, FileIndex};
+use super::symbol_index::{file_index, FileIndex};
 use super::workspace::{DocumentText, FileLayer, OpenDocuments, PathMapping};
 use crate::semantic::database::{Db, FlowDatabase, SourceFile};
 
@@ -76,8 +76,8 @@ impl Snapshot {
         Some(FileView { path: path.to_path_buf(), file, contents })
     }
 
-    pub fn index(&self, view: &FileView) -> FileIndex {
-        index_file(self.db(), view.file)
+    pub fn index(&self, view: &FileView) -> &FileIndex {
+        file_index(self.db(), view.file)
     }
 
     /// The files a workspace-wide question looks at: every open buffer, and the
@@ -87,9 +87,9 @@ impl Snapshot {
         let mut index = 0;
         while index < paths.len() && paths.len() < 512 {
             if let Some(view) = self.file_at(&paths[index].clone()) {
-                for link in self.index(&view).imports {
+                for link in &self.index(&view).imports {
                     if !paths.contains(&link.target) {
-                        paths.push(link.target);
+                        paths.push(link.target.clone());
                     }
                 }
             }

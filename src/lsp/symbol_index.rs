@@ -123,6 +123,15 @@ pub fn import_target(importing_file: &Path, path: &str) -> PathBuf {
     }
 }
 
+/// The index of a file, once per revision of the database: every request of a
+/// snapshot (hover, completion, highlighting...) shares it. It holds spans, like the
+/// syntax tree it is built from, so it re-runs on every edit of its file (and of the
+/// files whose scope it reads); the span-free analyses below it do not.
+#[salsa::tracked(returns(ref))]
+pub fn file_index(db: &dyn Db, file: SourceFile) -> FileIndex {
+    index_file(db, file)
+}
+
 pub fn index_file(db: &dyn Db, file: SourceFile) -> FileIndex {
     let parsed = parse_file(db, file);
     let mut indexer = Indexer { db, path: file.path(db).clone(), scope: file_scope(db, file), index: FileIndex::default() };
