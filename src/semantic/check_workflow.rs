@@ -13,10 +13,10 @@ use super::types::Type;
 use super::workflow_graph::{DependencyGraph, Endpoint, GraphEdge, GraphNode, NodeKind, WorkflowGraph, NODE_KINDS};
 use crate::diagnostics::codes;
 
-const LLM_PROPERTIES: [&str; 3] = ["system", "prompt", "output"];
-const CONSENSUS_PROPERTIES: [&str; 2] = ["samples", "vote"];
-const CODE_PROPERTIES: [&str; 3] = ["inputs", "source", "output"];
-const VOTES: [&str; 2] = ["majority", "median"];
+pub const LLM_PROPERTIES: [&str; 3] = ["system", "prompt", "output"];
+pub const CONSENSUS_PROPERTIES: [&str; 2] = ["samples", "vote"];
+pub const CODE_PROPERTIES: [&str; 3] = ["inputs", "source", "output"];
+pub const VOTES: [&str; 2] = ["majority", "median"];
 
 /// One use of a value, found in a template, a code input or a binding.
 struct Reference {

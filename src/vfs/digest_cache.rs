@@ -97,6 +97,15 @@ impl DigestCache {
         Ok((digest, DigestSource::Hashed))
     }
 
+    /// The remembered sha256 of the file at `path` if the file is unchanged since,
+    /// without reading the file.
+    pub fn remembered(&self, path: &Path) -> Option<String> {
+        let path = crate::vfs::file_table::absolute(path);
+        let now = stamp(&path).ok()?;
+        let entry = read_entry(&self.entry_path(&path))?;
+        (entry.format == DIGEST_CACHE_FORMAT && entry.path == path && entry.stamp == now).then_some(entry.sha256)
+    }
+
     fn entry_path(&self, path: &Path) -> PathBuf {
         let key: String = Sha256::digest(path.as_os_str().as_encoded_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
         self.directory.join(&key[..2]).join(format!("{key}.json"))
