@@ -10,6 +10,7 @@ pub mod call_cache;
 pub mod executor;
 pub mod metric;
 pub mod output_parsing;
+pub mod plan_loading;
 pub mod trace;
 pub mod values;
 pub mod vote;
