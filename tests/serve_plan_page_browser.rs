@@ -67,7 +67,9 @@ async fn the_plan_page_runs_one_input_in_headless_chromium() {
             ],
         }),
     );
-    let browser = ClientBuilder::rustls().expect("a WebDriver client").capabilities(capabilities).connect(&format!("http://127.0.0.1:{port}")).await.expect("chromium starts under chromedriver");
+    // Plain HTTP to chromedriver on loopback: no TLS stack needed.
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    let browser = builder.capabilities(capabilities).connect(&format!("http://127.0.0.1:{port}")).await.expect("chromium starts under chromedriver");
     let outcome = async {
         browser.goto(&server.url("/")).await?;
         let title = browser.find(Locator::Css("h1")).await?.text().await?;

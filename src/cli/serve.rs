@@ -56,7 +56,7 @@ pub fn run(arguments: ServeArguments) -> Outcome {
         no_cache: arguments.no_cache,
     };
     let quiet = arguments.quiet;
-    let events: EventSink = Arc::new(move |event| print_event(&event, quiet));
+    let events: EventSink = Arc::new(move |event: ServeEvent| print_event(&event, quiet));
     let runtime = build_runtime();
     match runtime.block_on(serve(config, events)) {
         Ok(()) => Outcome::Success,

@@ -39,7 +39,8 @@ impl ServeProcess {
         });
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(address) = lines.lock().unwrap().iter().find_map(|line| line.split("listening on http://").nth(1).map(|rest| rest.split(' ').next().unwrap_or_default().to_string())) {
+            let address = lines.lock().unwrap().iter().find_map(|line| line.split("listening on http://").nth(1).map(|rest| rest.split(' ').next().unwrap_or_default().to_string()));
+            if let Some(address) = address {
                 return ServeProcess { child, base_url: format!("http://{address}"), lines };
             }
             if let Ok(Some(status)) = child.try_wait() {
