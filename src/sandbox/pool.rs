@@ -48,8 +48,8 @@ pub struct Job {
 
 pub struct WorkerPool {
     jobs: mpsc::Sender<Job>,
-    /// Workers started to replace one that died or was killed (not the first start
-    /// of each slot): what `flowc serve`'s `/metrics` reports as worker restarts.
+    /// Workers discarded (dead, or killed after a limit) and so replaced: what
+    /// `flowc serve`'s `/metrics` reports as worker restarts.
     restarts: Arc<AtomicU64>,
 }
 
@@ -83,7 +83,7 @@ impl WorkerPool {
         Ok(WorkerPool { jobs, restarts })
     }
 
-    /// How many workers were started to replace one that died or was killed.
+    /// How many workers were discarded (died, or killed after a limit) and replaced.
     pub fn restarts(&self) -> u64 {
         self.restarts.load(Ordering::Relaxed)
     }
@@ -119,12 +119,16 @@ fn run_slot(settings: &WorkerSettings, queue: &Mutex<mpsc::Receiver<Job>>, start
             continue; // the caller stopped waiting before the call started
         }
         let outcome = run_job(&mut worker, settings, &job, restarts);
+        if worker.is_none() {
+            // Counted before the caller hears of the failure, so a caller that
+            // then reads the count sees it.
+            restarts.fetch_add(1, Ordering::Relaxed);
+        }
         let _ = job.reply.send(outcome);
         if worker.is_none() {
             // Replace a dead or killed worker now, while no call waits for it. A
             // failure here is retried (and reported) when the next call arrives.
             worker = start_worker(settings).ok();
-            restarts.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -143,9 +147,9 @@ fn run_job(
     // death is not blamed on this call.
     if worker.as_mut().is_some_and(|process| !process.is_running()) {
         *worker = None;
+        restarts.fetch_add(1, Ordering::Relaxed);
     }
     if worker.is_none() {
-        restarts.fetch_add(1, Ordering::Relaxed);
         *worker = Some(start_worker(settings).map_err(|message| SandboxError::Worker { message })?);
     }
     let Some(process) = worker.as_mut() else {
