@@ -87,11 +87,13 @@ pub(crate) fn output_id(name: &str) -> String {
     format!("output:{name}")
 }
 
-/// The text of a node's box: its name, then what it is and what it gives.
+/// The text of a node's box: its name, what it is, and what it gives (three short
+/// lines rather than one long one keep boxes narrow, so the picture needs less
+/// scaling down and stays readable).
 pub(crate) fn node_lines(name: &str, kind: &str, model: Option<&str>, output_type: &str) -> Vec<String> {
     let what = match model {
-        Some(model) => format!("{kind}({model}) → {output_type}"),
-        None => format!("{kind} → {output_type}"),
+        Some(model) => format!("{kind}({model})"),
+        None => kind.to_string(),
     };
-    vec![name.to_string(), what]
+    vec![name.to_string(), what, format!("→ {output_type}")]
 }

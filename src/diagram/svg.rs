@@ -17,7 +17,7 @@ use layout::topo::layout::VisualGraph;
 
 use super::{DiagramNodeKind, WorkflowDiagram};
 
-const FONT_SIZE: usize = 14;
+const FONT_SIZE: usize = 15;
 
 /// Fill and line colours (web colours) of each kind of box, chosen to read well on
 /// white and to tell model calls (blue) from deterministic code (green) at a glance.
@@ -57,7 +57,28 @@ pub fn diagram_to_svg(diagram: &WorkflowDiagram) -> String {
     }
     let mut writer = SVGWriter::new();
     graph.do_it(false, false, false, &mut writer);
-    writer.finalize()
+    // The writer grows its canvas by ten pixels of height per character of every
+    // label, so a wide workflow came out as a thin strip above a tall blank area;
+    // the canvas is set to the laid-out boxes instead.
+    let (mut width, mut height) = (0.0f64, 0.0f64);
+    for handle in graph.iter_nodes() {
+        let (_, bottom_right) = graph.pos(handle).bbox(true);
+        width = width.max(bottom_right.x);
+        height = height.max(bottom_right.y);
+    }
+    fit_canvas(&writer.finalize(), width + CANVAS_MARGIN, height + CANVAS_MARGIN)
+}
+
+const CANVAS_MARGIN: f64 = 12.0;
+
+/// `document` with its `<svg>` element's size and view box set to `width` ×
+/// `height`.
+fn fit_canvas(document: &str, width: f64, height: f64) -> String {
+    let Some(start) = document.find("<svg ") else { return document.to_string() };
+    let Some(length) = document[start..].find('>') else { return document.to_string() };
+    let (width, height) = (width.ceil(), height.ceil());
+    let element = format!("<svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\">");
+    format!("{}{element}{}", &document[..start], &document[start + length + 1..])
 }
 
 /// The SVG element alone (no XML declaration), for embedding in an HTML page.
@@ -77,13 +98,13 @@ mod tests {
     fn draws_every_box_and_the_same_bytes_twice() {
         let mut diagram = WorkflowDiagram { name: "solve".into(), ..WorkflowDiagram::default() };
         diagram.add_box("input:question".into(), DiagramNodeKind::Input, vec!["question: text".into()]);
-        diagram.add_box("node:extract".into(), DiagramNodeKind::Llm, vec!["extract".into(), "llm(student) → [number]".into()]);
+        diagram.add_box("node:extract".into(), DiagramNodeKind::Llm, vec!["extract".into(), "llm(student)".into(), "→ [number]".into()]);
         diagram.add_box("output:answer".into(), DiagramNodeKind::Output, vec!["answer: number".into()]);
         diagram.add_arrow("input:question".into(), "node:extract".into());
         diagram.add_arrow("node:extract".into(), "output:answer".into());
         let svg = diagram_to_svg(&diagram);
         assert!(svg.contains("<svg"), "{svg}");
-        for text in ["question: text", "extract", "llm(student) → [number]", "answer: number"] {
+        for text in ["question: text", "extract", "llm(student)", "→ [number]", "answer: number"] {
             assert!(svg.contains(text), "{text} missing from {svg}");
         }
         assert_eq!(svg, diagram_to_svg(&diagram));
