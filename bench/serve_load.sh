@@ -5,7 +5,8 @@
 #      model call at run time): requests/s and p50/p99 at 1, 16 and 64 connections,
 #      beside `flowc run --inputs` over the same inputs (throughput ratio serve/run);
 #      the 429 rate at saturation (256 connections against --jobs 2 --queue 8);
-#   2. a plan with a student call (SmolLM2-135M in process, greedy, no call cache):
+#   2. a plan with a student call (SmolLM2-135M in process, greedy, 48 tokens at
+#      most, text output so a truncated answer is not a failed run, no call cache):
 #      requests/s and p99, and the same plan with the student on llama.cpp's
 #      OpenAI-compatible server (llama-cpp-python), so the engines can be compared;
 #   3. the server's peak RSS (VmHWM of the serve process; sandbox workers are
@@ -115,11 +116,11 @@ write_student_flow() {
   cat > "$work/student/$1.flow" <<FLOW
 $2
 
-workflow extract(question: text) -> (numbers: json { quantities: [number] }) {
+workflow extract(question: text) -> (numbers: text) {
   node read = llm(student) {
     system = "You copy every number of a math word problem, in the order they appear."
-    prompt = "Problem: {question}\nReply with JSON only."
-    output = json { quantities: [number] }
+    prompt = "Problem: {question}\nThe numbers, separated by commas:"
+    output = text
   }
   numbers = read
 }
