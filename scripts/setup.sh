@@ -101,6 +101,29 @@ else
   echo "ok    newer: $(nvim-newer --version | head -n 1)"
 fi
 
+# flowc serve's tests and benchmark: a real browser for the plan page
+# (tests/serve_plan_page_browser.rs), a real load balancer in front of replicas
+# (tests/serve_load_balancer.rs), and an HTTP load generator (bench/serve_load.sh).
+echo "==> chromium, chromium-driver and haproxy (flowc serve's tests)"
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && [ -x /usr/sbin/haproxy ]; then
+  echo "ok    chromium, chromedriver and haproxy are installed"
+elif command -v apt-get >/dev/null 2>&1; then
+  sudo_prefix=""
+  if [ "$(id -u)" != 0 ]; then sudo_prefix="sudo"; fi
+  $sudo_prefix apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_prefix apt-get install -y -qq chromium chromium-driver haproxy >/dev/null
+else
+  echo "error: install chromium, chromium-driver and haproxy (Debian packages) for flowc serve's tests" >&2
+  exit 1
+fi
+echo "==> oha (the HTTP load generator of bench/serve_load.sh)"
+if command -v oha >/dev/null 2>&1; then
+  echo "ok    oha is installed"
+else
+  # Compiles for a few minutes on 2 cores.
+  env -u CARGO_TARGET_DIR cargo install oha --locked --quiet
+fi
+
 echo "==> building flowc (release)"
 cargo build --release --locked
 

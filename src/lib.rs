@@ -8,12 +8,14 @@
 pub mod cli;
 pub mod diagnostics;
 pub mod lsp;
+pub mod diagram;
 pub mod models;
 pub mod optimize;
 pub mod sandbox;
 pub mod plan;
 pub mod runtime;
 pub mod semantic;
+pub mod serve;
 pub mod syntax;
 pub mod stdlib;
 pub mod vfs;

@@ -1,4 +1,5 @@
-//! `flowc graph`: a workflow's DAG as Graphviz DOT or Mermaid.
+//! `flowc graph`: a workflow's DAG as Graphviz DOT, Mermaid, or an SVG picture (the
+//! one `flowc serve`'s plan page shows, drawn by `crate::diagram`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -53,6 +54,7 @@ pub fn run(path: &Path, workflow: Option<&str>, format: GraphFormat) -> Outcome 
     print!("{}", match format {
         GraphFormat::Dot => to_dot(graph),
         GraphFormat::Mermaid => to_mermaid(graph),
+        GraphFormat::Svg => crate::diagram::svg::diagram_to_svg(&crate::diagram::from_source::diagram_of_workflow_graph(graph)),
     });
     Outcome::Success
 }

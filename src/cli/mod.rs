@@ -15,6 +15,7 @@ pub mod lock;
 pub mod paths;
 pub mod plan_loading;
 pub mod run;
+pub mod serve;
 pub mod terminal;
 
 use std::path::PathBuf;
@@ -163,6 +164,41 @@ pub enum Command {
         #[command(flatten)]
         execution: ExecutionArguments,
     },
+    /// Serve a plan over HTTP: `POST /v1/workflows/{name}:run` and `:batch`,
+    /// `GET /v1/plan`, `/healthz`, `/readyz`, `/metrics` and the plan page at `/`.
+    /// Stops on SIGTERM/SIGINT after answering every accepted request.
+    Serve {
+        /// The plan (`flow.lock`).
+        plan: PathBuf,
+        /// Where to listen. Loopback unless you say otherwise.
+        #[arg(long = "addr", default_value = crate::serve::config::DEFAULT_ADDRESS)]
+        address: String,
+        /// Workflow runs at once (and node executions across them, as in `run`).
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// Requests that may wait for a run slot; beyond them the answer is 429.
+        #[arg(long, default_value_t = 64)]
+        queue: usize,
+        /// Seconds a request may take, waiting included; beyond them, 504.
+        #[arg(long, default_value_t = 60.0)]
+        timeout: f64,
+        /// The largest request body, in bytes (413 above it).
+        #[arg(long, default_value_t = crate::serve::config::DEFAULT_BODY_LIMIT_BYTES)]
+        body_limit: usize,
+        /// The environment variable holding a bearer token that every request but
+        /// /healthz and /readyz must send (`Authorization: Bearer ...`).
+        #[arg(long)]
+        token_env: Option<String>,
+        /// Write request bodies into the request log (off: inputs may be private).
+        #[arg(long)]
+        log_bodies: bool,
+        /// No line per request (start, ready and stop are still reported).
+        #[arg(long)]
+        quiet: bool,
+        /// Neither read nor write the model-call cache.
+        #[arg(long)]
+        no_cache: bool,
+    },
     /// The model-call cache.
     Cache {
         #[command(subcommand)]
@@ -215,6 +251,8 @@ pub enum MessageFormat {
 pub enum GraphFormat {
     Dot,
     Mermaid,
+    /// The picture `flowc serve`'s plan page shows.
+    Svg,
 }
 
 /// How a command ended.
@@ -264,6 +302,18 @@ pub fn main() -> ExitCode {
             trace,
             show_failures,
             execution: execution.into_options(),
+        }),
+        Command::Serve { plan, address, jobs, queue, timeout, body_limit, token_env, log_bodies, quiet, no_cache } => serve::run(serve::ServeArguments {
+            plan,
+            address,
+            jobs,
+            queue,
+            timeout_seconds: timeout,
+            body_limit_bytes: body_limit,
+            token_env,
+            log_bodies,
+            quiet,
+            no_cache,
         }),
         Command::Cache { action: CacheAction::Clean } => cache::clean(),
         Command::Cache { action: CacheAction::Dir } => cache::show_directory(),

@@ -1,41 +1,12 @@
 //! What `run` and `eval` share: reading a plan, refusing a stale one, choosing the
-//! workflow, and starting its models and sandbox.
+//! workflow, and starting its models and sandbox. The logic lives in
+//! `runtime::plan_loading` (`flowc serve` uses it too); this file reports.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use tokio::sync::Semaphore;
-
-use crate::plan::from_source::PlanError;
 use crate::plan::lock_file::LockFile;
-use crate::plan::staleness::{check_staleness, Staleness};
-use crate::runtime::backends::load_backends;
-use crate::runtime::call_cache::CallCache;
-use crate::runtime::remote_cache::RemoteCache;
-use crate::runtime::executor::WorkflowExecutor;
-use crate::sandbox::{Sandbox, SandboxConfig};
 
-pub struct ExecutionOptions {
-    pub workflow: Option<String>,
-    pub jobs: usize,
-    pub no_cache: bool,
-    pub remote_cache: Option<String>,
-}
-
-/// The model-call cache a command uses: none with `--no-cache`, else the local one,
-/// reading through the remote cache the flag or `$FLOWC_REMOTE_CACHE` names.
-pub fn configured_call_cache(no_cache: bool, remote_flag: Option<&str>) -> Result<Option<CallCache>, String> {
-    if no_cache {
-        return Ok(None);
-    }
-    let remote = RemoteCache::configured(remote_flag)?;
-    Ok(Some(CallCache::new(CallCache::default_directory()).with_remote(remote)))
-}
-
-pub fn read_plan(path: &Path) -> Result<LockFile, String> {
-    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read the plan {}: {error}", path.display()))?;
-    LockFile::from_toml(&text).map_err(|error| format!("{} is not a flowc plan: {error}", path.display()))
-}
+pub use crate::runtime::plan_loading::{configured_call_cache, executor, parse_json_object, read_json_lines, read_json_lines_through, read_plan, source_dir, ExecutionOptions};
 
 /// Read a plan and refuse it when stale, reporting why; the error is the command's
 /// outcome (2 for a file that is not a plan, 1 for a stale plan).
@@ -51,85 +22,15 @@ pub fn open_fresh_plan(path: &Path) -> Result<LockFile, super::Outcome> {
     Ok(lock)
 }
 
-/// The JSON objects of a JSON-lines file (blank lines skipped), each error naming
-/// its line.
-pub fn read_json_lines(path: &Path) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
-    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    parse_json_lines(&text, path)
-}
-
-/// [`read_json_lines`] through the database's file layer (`crate::vfs`), so that a
-/// build reads a dataset as an input a watcher keeps current.
-pub fn read_json_lines_through(db: &dyn crate::semantic::database::Db, path: &Path) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
-    let file = db.load_file(path).ok_or_else(|| format!("cannot read {}: no such file", path.display()))?;
-    parse_json_lines(file.text(db), path)
-}
-
-fn parse_json_lines(text: &str, path: &Path) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(number, line)| parse_json_object(line, &format!("{}:{}", path.display(), number + 1)))
-        .collect()
-}
-
-pub fn parse_json_object(text: &str, place: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(object)) => Ok(object),
-        Ok(other) => Err(format!("{place}: expected a JSON object, not {other}")),
-        Err(error) => Err(format!("{place}: not JSON: {error}")),
-    }
-}
-
 /// Refuse a plan whose source or model files changed since it was written.
 pub fn ensure_fresh(lock: &LockFile, path: &Path) -> Result<(), String> {
-    match check_staleness(lock, path) {
-        Ok(Staleness::Fresh) => Ok(()),
-        Ok(Staleness::SourceMissing(source)) => {
-            eprintln!("warning: the plan's source {} is missing; running the plan as it is", source.display());
-            Ok(())
-        }
-        Ok(Staleness::Stale(reasons)) => Err(format!(
-            "the plan {} is stale:\n{}\nrun `flowc lock` (or `flowc build`) to compile it again",
-            path.display(),
-            reasons.iter().map(|reason| format!("  - {reason}")).collect::<Vec<_>>().join("\n")
-        )),
-        Err(PlanError::Environment(message)) => Err(message),
-        Err(PlanError::Diagnostics(_)) => Err("the plan's source has errors; run `flowc check` on it".into()),
+    let freshness = crate::runtime::plan_loading::check_fresh(lock, path)?;
+    if let Some(warning) = freshness.warning() {
+        eprintln!("warning: {warning}");
     }
-}
-
-/// The directory the plan's source lives in: where relative model paths start.
-pub fn source_dir(lock: &LockFile, path: &Path) -> PathBuf {
-    let source = path.parent().unwrap_or(Path::new("")).join(&lock.source);
-    source.parent().unwrap_or(Path::new("")).to_path_buf()
+    Ok(())
 }
 
 pub fn build_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts")
-}
-
-pub async fn executor(lock: &LockFile, path: &Path, options: &ExecutionOptions) -> Result<Arc<WorkflowExecutor>, String> {
-    let workflow = match (&options.workflow, lock.workflows.as_slice()) {
-        (Some(name), _) => lock.workflow(name).ok_or_else(|| {
-            format!("the plan has no workflow `{name}` (it has: {})", lock.workflows.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", "))
-        })?,
-        (None, [only]) => only,
-        (None, []) => return Err("the plan has no workflow".into()),
-        (None, _) => {
-            return Err(format!(
-                "the plan has several workflows; choose one with --workflow ({})",
-                lock.workflows.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", ")
-            ))
-        }
-    };
-    let models = load_backends(lock, &[workflow], &source_dir(lock, path)).await?;
-    let sandbox = Sandbox::new(SandboxConfig::default()).map_err(|error| format!("the code sandbox could not start: {error}"))?;
-    Ok(Arc::new(WorkflowExecutor {
-        workflow: workflow.clone(),
-        models,
-        sandbox,
-        cache: configured_call_cache(options.no_cache, options.remote_cache.as_deref())?,
-        permits: Arc::new(Semaphore::new(options.jobs.max(1))),
-    }))
 }

@@ -12,6 +12,7 @@ pub mod metric;
 pub mod output_parsing;
 pub mod remote_build_results;
 pub mod remote_cache;
+pub mod plan_loading;
 pub mod trace;
 pub mod values;
 pub mod vote;

@@ -159,6 +159,12 @@ impl Sandbox {
         &self.shared.limits
     }
 
+    /// How many workers were started to replace one that died or was killed (a
+    /// memory bomb, a timeout): a health figure for long-running servers.
+    pub fn worker_restarts(&self) -> u64 {
+        self.shared.pool.restarts()
+    }
+
     /// Runs `source` (a fresh module each time), then calls its function `function`
     /// with `arguments` as keyword arguments, and returns the value it returns.
     ///

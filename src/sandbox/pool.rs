@@ -18,6 +18,7 @@
 //! slots finish the call they hold, and their workers are killed.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,6 +48,9 @@ pub struct Job {
 
 pub struct WorkerPool {
     jobs: mpsc::Sender<Job>,
+    /// Workers discarded (dead, or killed after a limit) and so replaced: what
+    /// `flowc serve`'s `/metrics` reports as worker restarts.
+    restarts: Arc<AtomicU64>,
 }
 
 impl WorkerPool {
@@ -57,13 +61,15 @@ impl WorkerPool {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let (started, startups) = mpsc::channel::<Result<(), String>>();
+        let restarts = Arc::new(AtomicU64::new(0));
         for index in 0..slots {
             let settings = Arc::clone(&settings);
             let queue = Arc::clone(&queue);
             let started = started.clone();
+            let restarts = Arc::clone(&restarts);
             std::thread::Builder::new()
                 .name(format!("sandbox-slot-{index}"))
-                .spawn(move || run_slot(&settings, &queue, started))
+                .spawn(move || run_slot(&settings, &queue, started, &restarts))
                 .map_err(|error| SandboxError::Worker {
                     message: format!("could not start a sandbox thread: {error}"),
                 })?;
@@ -74,7 +80,12 @@ impl WorkerPool {
         for startup in startups.iter().take(slots) {
             startup.map_err(|message| SandboxError::Worker { message })?;
         }
-        Ok(WorkerPool { jobs })
+        Ok(WorkerPool { jobs, restarts })
+    }
+
+    /// How many workers were discarded (died, or killed after a limit) and replaced.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
     }
 
     /// Queues a job; the outcome arrives on the job's reply channel.
@@ -85,7 +96,7 @@ impl WorkerPool {
     }
 }
 
-fn run_slot(settings: &WorkerSettings, queue: &Mutex<mpsc::Receiver<Job>>, started: mpsc::Sender<Result<(), String>>) {
+fn run_slot(settings: &WorkerSettings, queue: &Mutex<mpsc::Receiver<Job>>, started: mpsc::Sender<Result<(), String>>, restarts: &AtomicU64) {
     let mut worker = match start_worker(settings) {
         Ok(worker) => {
             let _ = started.send(Ok(()));
@@ -107,7 +118,12 @@ fn run_slot(settings: &WorkerSettings, queue: &Mutex<mpsc::Receiver<Job>>, start
         if job.reply.is_closed() {
             continue; // the caller stopped waiting before the call started
         }
-        let outcome = run_job(&mut worker, settings, &job);
+        let outcome = run_job(&mut worker, settings, &job, restarts);
+        if worker.is_none() {
+            // Counted before the caller hears of the failure, so a caller that
+            // then reads the count sees it.
+            restarts.fetch_add(1, Ordering::Relaxed);
+        }
         let _ = job.reply.send(outcome);
         if worker.is_none() {
             // Replace a dead or killed worker now, while no call waits for it. A
@@ -125,11 +141,13 @@ fn run_job(
     worker: &mut Option<WorkerProcess>,
     settings: &WorkerSettings,
     job: &Job,
+    restarts: &AtomicU64,
 ) -> Result<JsonValue, SandboxError> {
     // A worker that died while idle is replaced before it gets work, so that its
     // death is not blamed on this call.
     if worker.as_mut().is_some_and(|process| !process.is_running()) {
         *worker = None;
+        restarts.fetch_add(1, Ordering::Relaxed);
     }
     if worker.is_none() {
         *worker = Some(start_worker(settings).map_err(|message| SandboxError::Worker { message })?);
