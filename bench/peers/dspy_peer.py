@@ -133,9 +133,14 @@ def main():
     train = read_examples(arguments.train, build, inputs)
     heldout = read_examples(arguments.heldout, build, inputs)
 
-    student = dspy.LM("openai/smollm2-135m", api_base=arguments.student_url, api_key="local",
+    # "hosted_vllm/" (an OpenAI-compatible server, through LiteLLM) and not "openai/":
+    # DSPy 3.4.1 sends OpenAI's `max_completion_tokens` for "openai/", which
+    # llama-cpp-python's server ignores (the student then rambles to the end of its
+    # context); "hosted_vllm/" sends `max_tokens`, which it honours (checked here: a
+    # max_tokens=8 request came back with 8 tokens).
+    student = dspy.LM("hosted_vllm/smollm2-135m", api_base=arguments.student_url, api_key="local",
                       temperature=0, max_tokens=max_tokens, timeout=arguments.timeout, num_retries=0)
-    teacher = dspy.LM("openai/qwen2.5-coder-1.5b", api_base=arguments.teacher_url, api_key="local",
+    teacher = dspy.LM("hosted_vllm/qwen2.5-coder-1.5b", api_base=arguments.teacher_url, api_key="local",
                       temperature=0, max_tokens=512, timeout=4 * arguments.timeout, num_retries=0)
     dspy.configure(lm=student)
 
@@ -148,14 +153,17 @@ def main():
         return score(example, prediction) >= 1.0 - 1e-9
 
     def evaluate(program):
-        passed, errors = 0, 0
+        passed, errors, first_error = 0, 0, None
         for example in heldout:
             try:
                 prediction = program(**example.inputs())
                 passed += passes(example, prediction)
-            except Exception:  # a parse failure or a timeout fails the example
+            except Exception as error:  # a parse failure or a timeout fails the example
                 errors += 1
-        return passed, errors
+                if first_error is None:
+                    first_error = f"{type(error).__name__}: {error}"[:400]
+                    print(f"first failed call: {first_error}", file=sys.stderr, flush=True)
+        return passed, errors, first_error
 
     report = {"task": arguments.task, "dspy_version": dspy.__version__, "train": len(train),
               "heldout": len(heldout), "methods": {}}
@@ -189,8 +197,10 @@ def main():
         try:
             program = compile_with(method)
             entry["compile_s"] = round(time.time() - started, 1)
-            passed, errors = evaluate(program)
+            passed, errors, first_error = evaluate(program)
             entry.update(passed=passed, accuracy=round(passed / len(heldout), 3), failed_calls=errors)
+            if first_error:
+                entry["first_failed_call"] = first_error
         except Exception as error:  # a method that cannot run is reported, not hidden
             entry["error"] = f"{type(error).__name__}: {error}"[:500]
             traceback.print_exc(file=sys.stderr)
