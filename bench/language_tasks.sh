@@ -23,7 +23,7 @@
 # Environment: FLOWC, BENCH_ONLY (task names), BENCH_M (default 8, at most 8),
 # BENCH_HELDOUT (default 100), BENCH_PARTS ("flowc peer" | "flowc" | "peer"),
 # BENCH_PEER_ONLY, BENCH_PEER_METHODS, BENCH_BUILD_TIMEOUT, BENCH_EVAL_TIMEOUT,
-# BENCH_PEER_TIMEOUT, BENCH_PEER_STUDENT_CTX (default 2048: eight demonstrations do not
+# BENCH_PEER_TIMEOUT, BENCH_SKIP_AS_WRITTEN, BENCH_PEER_STUDENT_CTX (default 2048: eight demonstrations do not
 # fit in 1024), BENCH_NO_CACHE, BENCH_KEEP — as in bench/paraphrased_families.sh.
 set -euo pipefail
 
@@ -79,7 +79,7 @@ for name in triage extraction; do
   shown_as_written="-" shown_compiled="-" shown_build="-" shown_calls="-" status="-"
   if [[ " $parts " == *" flowc "* ]]; then
     flowc_task "$dir" "$name"
-    as_written_all+=("$task_as_written")
+    [[ "$task_as_written" != "-" ]] && as_written_all+=("$task_as_written")
     compiled_all+=("$task_compiled")
     build_total=$(awk -v a="$build_total" -v b="$task_build_s" 'BEGIN { printf "%.1f", a + b }')
     teacher_total=$((teacher_total + task_teacher_calls))

@@ -36,6 +36,7 @@
 #   BENCH_PEER_METHODS  default predict,labeled,bootstrap,mipro
 #   BENCH_BUILD_TIMEOUT seconds per flowc build (default 1800); BENCH_EVAL_TIMEOUT per eval (1800)
 #   BENCH_PEER_TIMEOUT  seconds per DSPy run on one task (default 3600)
+#   BENCH_SKIP_AS_WRITTEN  set to skip evaluating the plan as written (time-boxed runs)
 #   BENCH_NO_CACHE      set to evaluate with --no-cache
 #   BENCH_KEEP          set to keep the generated folders (their path is printed)
 set -euo pipefail
@@ -94,7 +95,7 @@ for m in $sizes; do
     shown_as_written="-" shown_compiled="-" shown_build="-" shown_calls="-" status="-"
     if [[ " $parts " == *" flowc "* ]]; then
       flowc_task "$dir" "$name"
-      as_written_all+=("$task_as_written")
+      [[ "$task_as_written" != "-" ]] && as_written_all+=("$task_as_written")
       compiled_all+=("$task_compiled")
       build_total=$(awk -v a="$build_total" -v b="$task_build_s" 'BEGIN { printf "%.1f", a + b }')
       teacher_total=$((teacher_total + task_teacher_calls))
