@@ -23,7 +23,7 @@
 # Environment: FLOWC, BENCH_ONLY (task names), BENCH_M (default 8, at most 8),
 # BENCH_HELDOUT (default 100), BENCH_PARTS ("flowc peer" | "flowc" | "peer"),
 # BENCH_PEER_ONLY, BENCH_PEER_METHODS, BENCH_BUILD_TIMEOUT, BENCH_EVAL_TIMEOUT,
-# BENCH_PEER_TIMEOUT, BENCH_SKIP_AS_WRITTEN, BENCH_PEER_STUDENT_CTX (default 2048: eight demonstrations do not
+# BENCH_PEER_TIMEOUT, BENCH_PEER_HELDOUT, BENCH_SKIP_AS_WRITTEN, BENCH_PEER_STUDENT_CTX (default 2048: eight demonstrations do not
 # fit in 1024), BENCH_NO_CACHE, BENCH_KEEP — as in bench/paraphrased_families.sh.
 set -euo pipefail
 

@@ -36,6 +36,7 @@
 #   BENCH_PEER_METHODS  default predict,labeled,bootstrap,mipro
 #   BENCH_BUILD_TIMEOUT seconds per flowc build (default 1800); BENCH_EVAL_TIMEOUT per eval (1800)
 #   BENCH_PEER_TIMEOUT  seconds per DSPy run on one task (default 3600)
+#   BENCH_PEER_HELDOUT  run the peer on the first N held-out instances only (default: all)
 #   BENCH_SKIP_AS_WRITTEN  set to skip evaluating the plan as written (time-boxed runs)
 #   BENCH_NO_CACHE      set to evaluate with --no-cache
 #   BENCH_KEEP          set to keep the generated folders (their path is printed)

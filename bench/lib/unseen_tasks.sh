@@ -132,9 +132,16 @@ peer_task() {
   venv_python=$("$repo/bench/peers/dspy_venv.sh") || { echo "note: no DSPy environment; peer skipped" >&2; return 0; }
   start_peer_servers
   echo "    load $(load_now) before the DSPy peer on $(basename "$dir")" >&2
+  # BENCH_PEER_HELDOUT: the peer on the first N held-out examples only (time-boxed
+  # runs on a busy machine; its rows then say so).
+  local peer_heldout="$dir/data/heldout.jsonl"
+  if [[ -n "${BENCH_PEER_HELDOUT:-}" ]]; then
+    peer_heldout="$dir/data/peer_heldout.jsonl"
+    head -n "$BENCH_PEER_HELDOUT" "$dir/data/heldout.jsonl" >"$peer_heldout"
+  fi
   set +e
   timeout "$peer_timeout" "$venv_python" "$repo/bench/peers/dspy_peer.py" --task "$kind" \
-    --train "$dir/data/train.jsonl" --heldout "$dir/data/heldout.jsonl" \
+    --train "$dir/data/train.jsonl" --heldout "$peer_heldout" \
     --student-url "$student_url" --teacher-url "$teacher_url" \
     --methods "$peer_methods" --report "$dir/dspy.json" >"$dir/dspy.log" 2>&1
   local status=$?
@@ -150,6 +157,9 @@ PY
 )
     python3 -c 'import json, sys
 for name, entry in json.load(open(sys.argv[1]))["methods"].items():
-    print("      dspy %-10s %s" % (name, entry.get("accuracy", entry.get("error", "?"))), file=sys.stderr)' "$dir/dspy.json"
+    shown = entry.get("accuracy", entry.get("error", "?"))
+    if "partial" in entry:
+        shown = "cut short after %(evaluated)d examples: %(passed)d passed, %(failed_calls)d failed calls" % entry["partial"]
+    print("      dspy %-10s %s" % (name, shown), file=sys.stderr)' "$dir/dspy.json"
   fi
 }

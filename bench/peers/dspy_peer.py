@@ -152,9 +152,9 @@ def main():
     def passes(example, prediction):
         return score(example, prediction) >= 1.0 - 1e-9
 
-    def evaluate(program):
+    def evaluate(program, entry):
         passed, errors, first_error = 0, 0, None
-        for example in heldout:
+        for done, example in enumerate(heldout, start=1):
             try:
                 prediction = program(**example.inputs())
                 passed += passes(example, prediction)
@@ -163,6 +163,11 @@ def main():
                 if first_error is None:
                     first_error = f"{type(error).__name__}: {error}"[:400]
                     print(f"first failed call: {first_error}", file=sys.stderr, flush=True)
+            # Progress on disk after every example: a run cut short by its time bound
+            # still says how far it got (reported as partial, never as the accuracy).
+            entry["partial"] = {"evaluated": done, "passed": passed, "failed_calls": errors}
+            save()
+        entry.pop("partial", None)
         return passed, errors, first_error
 
     report = {"task": arguments.task, "dspy_version": dspy.__version__, "train": len(train),
@@ -197,7 +202,8 @@ def main():
         try:
             program = compile_with(method)
             entry["compile_s"] = round(time.time() - started, 1)
-            passed, errors, first_error = evaluate(program)
+            report["methods"][method] = entry
+            passed, errors, first_error = evaluate(program, entry)
             entry.update(passed=passed, accuracy=round(passed / len(heldout), 3), failed_calls=errors)
             if first_error:
                 entry["first_failed_call"] = first_error
