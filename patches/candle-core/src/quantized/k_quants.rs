@@ -2283,6 +2283,9 @@ pub fn matmul<T: GgmlType>(
         lhs.len()
     );
     let k_in_blocks = k.div_ceil(T::BLCK_SIZE);
+    if dst.len() < m * n || lhs.len() < m * k {
+        crate::bail!("unexpected lhs/dst lengths {} {} ({m},{k},{n})", lhs.len(), dst.len())
+    }
 
     // TODO: Pre-allocate this.
     let mut lhs_b = vec![T::VecDotType::zeros(); m * k_in_blocks];
@@ -2290,27 +2293,48 @@ pub fn matmul<T: GgmlType>(
     if T::DIRECT_COPY {
         T::VecDotType::direct_copy(lhs, &mut lhs_b);
     } else {
-        for row_idx in 0..m {
-            let lhs_b_mut = &mut lhs_b[row_idx * k_in_blocks..(row_idx + 1) * k_in_blocks];
-            let lhs = &lhs[row_idx * k..(row_idx + 1) * k];
-            T::VecDotType::from_float(lhs, lhs_b_mut)
-        }
+        // Each row is quantised on its own, so rows can be done in parallel.
+        lhs_b
+            .par_chunks_mut(k_in_blocks.max(1))
+            .zip(lhs.par_chunks(k.max(1)))
+            .with_min_len(8)
+            .for_each(|(lhs_b_mut, lhs)| T::VecDotType::from_float(lhs, lhs_b_mut));
     }
 
-    for row_idx in 0..m {
-        let lhs_row = &lhs_b[row_idx * k_in_blocks..(row_idx + 1) * k_in_blocks];
-        let dst_row = &mut dst[row_idx * n..(row_idx + 1) * n];
-
-        dst_row
-            .into_par_iter()
-            .enumerate()
-            .with_min_len(128)
-            .with_max_len(512)
-            .for_each(|(col_idx, dst)| {
-                let rhs_col = &rhs_t[col_idx * k_in_blocks..(col_idx + 1) * k_in_blocks];
-                *dst = T::vec_dot(k, rhs_col, lhs_row);
-            });
-    }
+    // Every output is `T::vec_dot` of one weight column and one activation row, as in
+    // a row-at-a-time loop, so the numbers are the same for any `m` and any tiling:
+    // only the order in which they are computed changes. Going row by row streamed
+    // the whole weight matrix from memory once per row, so reading a prompt of `m`
+    // tokens cost `m` passes over the weights. Instead, each task owns a block of
+    // weight columns and walks the rows in tiles: a column's blocks stay in L1 while
+    // the tile's rows use them, and a tile of activation rows stays in L1/L2 across
+    // the block's columns; the weights are read `m / ROW_TILE` times.
+    const ROW_TILE: usize = 16;
+    let threads = rayon::current_num_threads().max(1);
+    // A few tasks per thread so the last ones do not leave threads idle.
+    let col_block = n.div_ceil(threads * 4).clamp(8, 256);
+    let dst_address = dst.as_mut_ptr() as usize;
+    (0..n.div_ceil(col_block))
+        .into_par_iter()
+        .for_each(|block_idx| {
+            let col_start = block_idx * col_block;
+            let col_end = (col_start + col_block).min(n);
+            let dst_ptr = dst_address as *mut f32;
+            for row_start in (0..m).step_by(ROW_TILE) {
+                let row_end = (row_start + ROW_TILE).min(m);
+                for col_idx in col_start..col_end {
+                    let rhs_col = &rhs_t[col_idx * k_in_blocks..(col_idx + 1) * k_in_blocks];
+                    for row_idx in row_start..row_end {
+                        let lhs_row = &lhs_b[row_idx * k_in_blocks..(row_idx + 1) * k_in_blocks];
+                        let value = T::vec_dot(k, rhs_col, lhs_row);
+                        // SAFETY: `dst` holds `m * n` values (checked by the caller's
+                        // layout), outlives this parallel loop, and each (row, column) is
+                        // written by exactly one task: the one owning its column block.
+                        unsafe { *dst_ptr.add(row_idx * n + col_idx) = value };
+                    }
+                }
+            }
+        });
     Ok(())
 }
 
