@@ -1,6 +1,5 @@
-use candle_core::{Device, Result};
+use candle_core::Result;
 use indexmap::IndexMap;
-use itertools::Itertools;
 use tracing::info;
 
 use crate::{
@@ -117,59 +116,29 @@ impl PrefixCacheManagerV2 {
 
     /// Evict the caches. This will evict the first k seqs such that the number of sequences on device after the copy is
     /// the maximum allowed. Returns the number of evicted sequences.
+    ///
+    /// Every cache holding data counts, wherever it lives: caches are never moved off
+    /// the model's device, and counting only non-CPU ones meant that a CPU-only model
+    /// never evicted anything and kept the KV cache of every finished sequence.
     pub fn evict_caches(&mut self) -> Result<usize> {
         if self.no_prefix_cache {
             return Ok(0);
         }
-        let mut n_on_device = 0;
-        for cache in self.caches.values() {
-            let first_non_none = cache
-                .cache
-                .iter()
-                .find_or_first(|x| x.as_ref().is_some_and(|kv| kv.k().ok().flatten().is_some()));
-            let Some(Some(first_non_none)) = first_non_none else {
-                continue;
-            };
-
-            let cache_device = match first_non_none {
-                KvCache::Normal { k, .. } => {
-                    k.all_data().as_ref().expect("No KV cache data").device()
-                }
-                KvCache::Rotating { k, .. } => {
-                    k.all_data().as_ref().expect("No KV cache data").device()
-                }
-                KvCache::Shared { .. } => continue,
-            };
-
-            if !matches!(cache_device, Device::Cpu) {
-                n_on_device += 1;
-            }
-        }
+        let holds_data = |cache: &CacheElement| {
+            cache.cache.iter().flatten().any(|kv| match kv {
+                KvCache::Normal { k, .. } => k.all_data().is_some(),
+                KvCache::Rotating { k, .. } => k.all_data().is_some(),
+                KvCache::Shared { .. } => false,
+            })
+        };
+        let n_holding = self.caches.values().filter(|cache| holds_data(cache)).count();
         let mut n_evicted = 0;
         // Intentionally evict the first ones first, as they are the oldest
         for cache in self.caches.values_mut() {
-            if n_on_device - n_evicted <= self.n_on_device {
+            if n_holding - n_evicted <= self.n_on_device {
                 break;
             }
-            let first_non_none = cache
-                .cache
-                .iter()
-                .find_or_first(|x| x.as_ref().is_some_and(|kv| kv.k().ok().flatten().is_some()));
-            let Some(Some(first_non_none)) = first_non_none else {
-                continue;
-            };
-
-            let cache_device = match first_non_none {
-                KvCache::Normal { k, .. } => {
-                    k.all_data().as_ref().expect("No KV cache data").device()
-                }
-                KvCache::Rotating { k, .. } => {
-                    k.all_data().as_ref().expect("No KV cache data").device()
-                }
-                KvCache::Shared { .. } => continue,
-            };
-
-            if !matches!(cache_device, Device::Cpu) {
+            if holds_data(cache) {
                 cache.cache.clear();
                 n_evicted += 1;
             }
@@ -252,7 +221,10 @@ impl PrefixCacheManagerV2 {
 
         let mut best_match: Option<(usize, &CacheElement, usize, usize, usize)> = None;
         for (k, v) in &self.caches {
-            let match_len = toks.shared_prefix_len(k);
+            // A prompt wholly inside a cached sequence (the same prompt again, e.g. another
+            // sample of it) still needs its last token run, for the logits of the first
+            // new token: reuse everything but that token rather than nothing.
+            let match_len = toks.shared_prefix_len(k).min(toks.0.len() - 1);
             if match_len == 0 {
                 continue;
             }
@@ -496,6 +468,44 @@ mod tests {
             None => panic!("expected exact-extension prefix-cache hit"),
         }
 
+        Ok(())
+    }
+
+    fn normal_element(len: usize) -> candle_core::Result<CacheElement> {
+        Ok(CacheElement {
+            cache: vec![Some(make_normal_kv_cache(len)?)],
+            recurrent_snapshots: None,
+            audio_hashes: None,
+            image_hashes: None,
+            video_hashes: None,
+        })
+    }
+
+    #[test]
+    fn a_prompt_inside_a_cached_sequence_reuses_all_but_its_last_token() -> candle_core::Result<()> {
+        let mut prefix_cacher = PrefixCacheManagerV2::new(1, false, false);
+        // A finished sequence: prompt [1, 2, 3, 4] and two generated tokens.
+        prefix_cacher.caches.insert(vec![1, 2, 3, 4, 50, 51].into(), normal_element(6)?);
+        let hit = prefix_cacher.search_for_matching_cache(&[1, 2, 3, 4], None, None, None)?;
+        match hit {
+            Some(MatchingCache::Normal { toks, offset, .. }) => {
+                assert_eq!(offset, 3);
+                assert_eq!(toks, vec![4]);
+            }
+            None => panic!("expected the same prompt to hit the cache"),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn caches_on_the_cpu_are_evicted_too() -> candle_core::Result<()> {
+        let mut prefix_cacher = PrefixCacheManagerV2::new(2, false, false);
+        for first in 0..5u32 {
+            prefix_cacher.caches.insert(vec![first, 7, 8].into(), normal_element(3)?);
+        }
+        assert_eq!(prefix_cacher.evict_caches()?, 3);
+        let kept: Vec<u32> = prefix_cacher.caches.keys().map(|toks| toks.0[0]).collect();
+        assert_eq!(kept, vec![3, 4], "the oldest go first");
         Ok(())
     }
 }

@@ -65,22 +65,24 @@ static FLASH_ATTN_POOL: LazyLock<ThreadPool> = LazyLock::new(|| {
         .expect("Failed to build custom Rayon thread‑pool for flash‑attention")
 });
 
-const DOT_CHUNK: usize = 4;
+/// Lanes of the dot product: independent partial sums, so the compiler can keep them
+/// in one SIMD register (one running sum is a chain of dependent adds that cannot be
+/// vectorised without reordering it). The order of the adds is fixed, so the result
+/// is the same on every call for the same rows.
+const DOT_LANES: usize = 8;
 
-
-/// Unrolled dot‑product that works purely in `f32`.
+/// Dot product that works purely in `f32`.
 #[inline]
 fn vec_dot_f32<T: UpcastF32 + Copy>(a: &[T], b: &[T]) -> f32 {
-    let mut sum = 0f32;
-    let chunks = a.len() / DOT_CHUNK;
-    for i in 0..chunks {
-        let i_chunk = i * DOT_CHUNK;
-        sum += a[i_chunk].to_f32() * b[i_chunk].to_f32()
-            + a[i_chunk + 1].to_f32() * b[i_chunk + 1].to_f32()
-            + a[i_chunk + 2].to_f32() * b[i_chunk + 2].to_f32()
-            + a[i_chunk + 3].to_f32() * b[i_chunk + 3].to_f32();
+    let mut lanes = [0f32; DOT_LANES];
+    let whole = a.len() / DOT_LANES * DOT_LANES;
+    for (a_chunk, b_chunk) in a[..whole].chunks_exact(DOT_LANES).zip(b[..whole].chunks_exact(DOT_LANES)) {
+        for lane in 0..DOT_LANES {
+            lanes[lane] += a_chunk[lane].to_f32() * b_chunk[lane].to_f32();
+        }
     }
-    for i in (chunks * DOT_CHUNK)..a.len() {
+    let mut sum = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for i in whole..a.len() {
         sum += a[i].to_f32() * b[i].to_f32();
     }
     sum
