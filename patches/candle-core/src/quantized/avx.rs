@@ -120,6 +120,54 @@ pub(crate) fn vec_dot_q8_0_q8_0(n: usize, xs: &[BlockQ8_0], ys: &[BlockQ8_0]) ->
     }
 }
 
+/// `vec_dot_q8_0_q8_0(n, xs, ys[r])` for up to four rows at a time, with the same
+/// operations in the same order for each row (so the same bits), but each block of
+/// `xs` (the weights) loaded, made absolute and its scale converted once per group of
+/// rows instead of once per row.
+pub(crate) fn vec_dot_q8_0_q8_0_rows(n: usize, xs: &[BlockQ8_0], ys: &[&[BlockQ8_0]], out: &mut [f32]) {
+    debug_assert!(
+        n.is_multiple_of(QK8_0),
+        "vec_dot_q8_0_q8_0: {n} is not divisible by {QK8_0}"
+    );
+    assert!(ys.iter().all(|row| row.len() >= xs.len()) && out.len() >= ys.len());
+    let mut start = 0;
+    while start < ys.len() {
+        let rows = &ys[start..];
+        let out = &mut out[start..];
+        start += match rows.len() {
+            1 => rows_kernel::<1>(xs, rows, out),
+            2 => rows_kernel::<2>(xs, rows, out),
+            3 => rows_kernel::<3>(xs, rows, out),
+            _ => rows_kernel::<4>(xs, rows, out),
+        };
+    }
+}
+
+#[inline(always)]
+fn rows_kernel<const R: usize>(xs: &[BlockQ8_0], ys: &[&[BlockQ8_0]], out: &mut [f32]) -> usize {
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); R];
+        for (block, x) in xs.iter().enumerate() {
+            let dx = f16::to_f32(x.d);
+            let bx = _mm256_loadu_si256(x.qs.as_ptr() as *const __m256i);
+            let ax = _mm256_sign_epi8(bx, bx);
+            for row in 0..R {
+                // In bounds: every row has at least `xs.len()` blocks (asserted above).
+                let y = ys.get_unchecked(row).get_unchecked(block);
+                let d = _mm256_set1_ps(dx * f16::to_f32(y.d));
+                let by = _mm256_loadu_si256(y.qs.as_ptr() as *const __m256i);
+                let sy = _mm256_sign_epi8(by, bx);
+                let q = mul_sum_us8_pairs_float(ax, sy);
+                acc[row] = _mm256_fmadd_ps(d, q, acc[row]);
+            }
+        }
+        for row in 0..R {
+            out[row] = hsum_float_8(acc[row]);
+        }
+    }
+    R
+}
+
 #[inline(always)]
 unsafe fn get_scale_shuffle(i: usize) -> __m128i {
     const K_SHUFFLE: [u8; 128] = [

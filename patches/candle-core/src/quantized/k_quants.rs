@@ -50,6 +50,14 @@ pub trait GgmlType: Sized + Clone + Send + Sync {
     /// n is the number of elements to be considered.
     fn vec_dot(n: usize, xs: &[Self], ys: &[Self::VecDotType]) -> f32;
 
+    /// `out[r] = Self::vec_dot(n, xs, ys[r])` for every row, bit for bit. Types with a
+    /// kernel that loads each block of `xs` once for several rows override it.
+    fn vec_dot_rows(n: usize, xs: &[Self], ys: &[&[Self::VecDotType]], out: &mut [f32]) {
+        for (out, ys) in out.iter_mut().zip(ys) {
+            *out = Self::vec_dot(n, xs, ys);
+        }
+    }
+
     /// Generic implementation of the dot product without simd optimizations.
     fn vec_dot_unopt(n: usize, xs: &[Self], ys: &[Self::VecDotType]) -> f32;
 }
@@ -650,6 +658,11 @@ impl GgmlType for BlockQ8_0 {
     }
 
     #[allow(unreachable_code)]
+    #[cfg(target_feature = "avx2")]
+    fn vec_dot_rows(n: usize, xs: &[Self], ys: &[&[Self::VecDotType]], out: &mut [f32]) {
+        super::avx::vec_dot_q8_0_q8_0_rows(n, xs, ys, out)
+    }
+
     fn vec_dot(n: usize, xs: &[Self], ys: &[Self::VecDotType]) -> f32 {
         #[cfg(target_feature = "avx2")]
         return super::avx::vec_dot_q8_0_q8_0(n, xs, ys);
@@ -2305,7 +2318,8 @@ pub fn matmul<T: GgmlType>(
             .for_each(|(lhs_b_mut, lhs)| T::VecDotType::from_float(lhs, lhs_b_mut));
     }
 
-    // Every output is `T::vec_dot` of one weight column and one activation row, as in
+    // Every output is `T::vec_dot` of one weight column and one activation row (or
+    // `T::vec_dot_rows`, the same numbers for several rows at once), as in
     // a row-at-a-time loop, so the numbers are the same for any `m` and any tiling:
     // only the order in which they are computed changes. Going row by row streamed
     // the whole weight matrix from memory once per row, so reading a prompt of `m`
@@ -2324,17 +2338,21 @@ pub fn matmul<T: GgmlType>(
             let col_start = block_idx * col_block;
             let col_end = (col_start + col_block).min(n);
             let dst_ptr = dst_address as *mut f32;
+            let mut values = [0f32; ROW_TILE];
             for row_start in (0..m).step_by(ROW_TILE) {
                 let row_end = (row_start + ROW_TILE).min(m);
+                let rows: Vec<&[T::VecDotType]> = (row_start..row_end)
+                    .map(|row_idx| &lhs_b[row_idx * k_in_blocks..(row_idx + 1) * k_in_blocks])
+                    .collect();
+                let values = &mut values[..rows.len()];
                 for col_idx in col_start..col_end {
                     let rhs_col = &rhs_t[col_idx * k_in_blocks..(col_idx + 1) * k_in_blocks];
-                    for row_idx in row_start..row_end {
-                        let lhs_row = &lhs_b[row_idx * k_in_blocks..(row_idx + 1) * k_in_blocks];
-                        let value = T::vec_dot(k, rhs_col, lhs_row);
-                        // SAFETY: `dst` holds `m * n` values (checked by the caller's
-                        // layout), outlives this parallel loop, and each (row, column) is
-                        // written by exactly one task: the one owning its column block.
-                        unsafe { *dst_ptr.add(row_idx * n + col_idx) = value };
+                    T::vec_dot_rows(k, rhs_col, &rows, values);
+                    for (row_idx, value) in (row_start..row_end).zip(values.iter()) {
+                        // SAFETY: `dst` holds `m * n` values (checked above), outlives
+                        // this parallel loop, and each (row, column) is written by
+                        // exactly one task: the one owning its column block.
+                        unsafe { *dst_ptr.add(row_idx * n + col_idx) = *value };
                     }
                 }
             }
