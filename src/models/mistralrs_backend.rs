@@ -75,7 +75,11 @@ impl MistralRsBackend {
         let loaded = async {
             let converted = super::gguf_requantize::q4_1_to_q8_0(path, &scratch.join(file_name))?;
             let load_folder = if converted > 0 { &scratch } else { &folder };
-            Ok::<_, String>((load_pipeline(load_folder.to_string_lossy().into_owned(), file_name.to_string()).await?, converted > 0))
+            // quantized llama (mistralrs's model for `llama` GGUF files) masks a decode
+            // batch of different lengths (the patched mistralrs-core); other
+            // architectures batch only sequences of one length.
+            let across_lengths = metadata.architecture.as_deref() == Some("llama");
+            Ok::<_, String>((load_pipeline(load_folder.to_string_lossy().into_owned(), file_name.to_string(), across_lengths).await?, converted > 0))
         }
         .await;
         let _ = std::fs::remove_dir_all(&scratch);
@@ -90,13 +94,16 @@ impl MistralRsBackend {
     }
 }
 
+/// Every sequence generating at a time shares one decode step whatever its length
+/// when `decode_across_lengths` (the model masks the left-padded batch); otherwise
+/// mistralrs batches only sequences of one length, letting shorter ones catch up.
 /// What [`NUMERICS`] names: F32 activations (the `Auto` dtype is F16 on CPUs, which
 /// converts to and from F32 around every quantised matmul) and Q4_1 weights re-quantised
 /// to Q8_0 (candle has a vectorised kernel for Q8_0, none for Q4_1). The prefix cache
 /// serves the KV of a shared system prompt to the next input, and of the same prompt
 /// to the next sample (16 sequences, as mistralrs's default); a hit gives the same
 /// text as a cold start (`tests/student_batching.rs`).
-async fn load_pipeline(folder: String, file: String) -> Result<mistralrs::Model, String> {
+async fn load_pipeline(folder: String, file: String, decode_across_lengths: bool) -> Result<mistralrs::Model, String> {
     use mistralrs::core::{AddModelConfig, EngineConfig, GGUFLoaderBuilder, GGUFSpecificConfig};
     use mistralrs::{AutoDeviceMapParams, DefaultSchedulerMethod, DeviceMapSetting, ModelDType, SchedulerConfig};
     let loader = GGUFLoaderBuilder::new(None, None, folder, vec![file], GGUFSpecificConfig { topology: None }, false, None).build();
@@ -104,7 +111,9 @@ async fn load_pipeline(folder: String, file: String) -> Result<mistralrs::Model,
     let pipeline = loader
         .load_model_from_hf(None, TokenSource::None, &ModelDType::F32, &mistralrs::Device::Cpu, silent, DeviceMapSetting::Auto(AutoDeviceMapParams::default_text()), None, None)
         .map_err(|error| error.to_string())?;
-    let scheduler = SchedulerConfig::DefaultScheduler { method: DefaultSchedulerMethod::Fixed(MAX_RUNNING_SEQUENCES.try_into().expect("not 0")) };
+    let most = MAX_RUNNING_SEQUENCES.try_into().expect("not 0");
+    let method = if decode_across_lengths { DefaultSchedulerMethod::FixedAcrossLengths(most) } else { DefaultSchedulerMethod::Fixed(most) };
+    let scheduler = SchedulerConfig::DefaultScheduler { method };
     let engine = EngineConfig { no_prefix_cache: false, prefix_cache_n: 16, throughput_logging_enabled: false, ..Default::default() };
     Ok(mistralrs::model_builder_trait::build_model_from_pipeline(pipeline, scheduler, AddModelConfig::new(engine)).await)
 }

@@ -260,6 +260,169 @@ impl NormalCache {
 
 pub struct NormalCacheManager;
 
+/// The lengths of the sequences' caches when every layer is a normal cache holding
+/// data, all layers of a sequence of one length; `None` otherwise.
+fn normal_cache_lengths(seqs: &mut [&mut Sequence]) -> Option<Vec<usize>> {
+    let mut lengths = Vec::with_capacity(seqs.len());
+    for seq in seqs.iter_mut() {
+        let mut length = None;
+        for layer in seq.normal_cache().iter() {
+            let Some(KvCache::Normal { k, .. }) = layer else { return None };
+            k.all_data.as_ref()?;
+            if *length.get_or_insert(k.current_seq_len) != k.current_seq_len {
+                return None;
+            }
+        }
+        lengths.push(length?);
+    }
+    Some(lengths)
+}
+
+/// Decode batches of sequences of different lengths
+/// (`DefaultSchedulerMethod::FixedAcrossLengths`): each sequence's KV cache is copied
+/// right-aligned into a batch cache as long as the longest, the positions before it
+/// left as zeros, which the model masks (a decode step then appends every sequence's
+/// new key at the same position). Returns false, doing nothing, when the sequences
+/// have one length and one capacity (the plain copy applies) or a cache is not a plain
+/// normal cache.
+fn clone_in_left_padded<T: CacheManagerMixin + MetadataMixin + ?Sized>(
+    pipeline: &T,
+    seqs: &mut [&mut Sequence],
+) -> bool {
+    let Some(lengths) = normal_cache_lengths(seqs) else {
+        return false;
+    };
+    let capacities: Vec<Vec<usize>> = seqs
+        .iter_mut()
+        .map(|seq| match &seq.normal_cache()[0] {
+            Some(KvCache::Normal { k, .. }) => k.all_data.as_ref().unwrap().dims().to_vec(),
+            _ => unreachable!("checked by normal_cache_lengths"),
+        })
+        .collect();
+    // Views into a padded batch (what `clone_out_left_padded` leaves) are strided, and
+    // the plain copy needs contiguous caches.
+    let all_contiguous = seqs.iter_mut().all(|seq| {
+        seq.normal_cache().iter().all(|layer| match layer {
+            Some(KvCache::Normal { k, v }) => {
+                k.all_data.as_ref().is_some_and(Tensor::is_contiguous)
+                    && v.all_data.as_ref().is_some_and(Tensor::is_contiguous)
+            }
+            _ => false,
+        })
+    });
+    if all_contiguous
+        && lengths.iter().all(|length| *length == lengths[0])
+        && capacities.iter().all(|dims| *dims == capacities[0])
+    {
+        return false;
+    }
+    let longest = *lengths.iter().max().expect("a batch has sequences");
+    let mut caches = Vec::new();
+    for layer in 0..pipeline.get_metadata().num_hidden_layers {
+        let mut keys = Vec::new();
+        let mut values = Vec::new();
+        let mut template = None;
+        for (seq, length) in seqs.iter_mut().zip(&lengths) {
+            let Some(KvCache::Normal { k, v }) = &seq.normal_cache()[layer] else {
+                unreachable!("checked by normal_cache_lengths")
+            };
+            let dim = k.dim;
+            let capacity = (longest + 1)
+                .next_multiple_of(NormalCache::CACHE_GROW_SIZE)
+                .min(k.max_seq_len)
+                .max(longest);
+            let place = |data: &Tensor| -> Result<Tensor> {
+                let data = data.narrow(dim, 0, *length)?;
+                let mut parts = Vec::new();
+                let mut shape = data.dims().to_vec();
+                if longest > *length {
+                    shape[dim] = longest - length;
+                    parts.push(Tensor::zeros(shape.clone(), data.dtype(), data.device())?);
+                }
+                parts.push(data.clone());
+                if capacity > longest {
+                    shape[dim] = capacity - longest;
+                    parts.push(Tensor::zeros(shape, data.dtype(), data.device())?);
+                }
+                if parts.len() == 1 {
+                    // Never share storage with the sequence's cache: the batch cache
+                    // is appended to in place.
+                    return data.copy();
+                }
+                Tensor::cat(&parts, dim)
+            };
+            keys.push(place(k.all_data.as_ref().unwrap()).expect("left-padding a KV cache"));
+            values.push(place(v.all_data.as_ref().unwrap()).expect("left-padding a KV cache"));
+            template.get_or_insert((dim, k.max_seq_len, capacity));
+        }
+        let (dim, max_seq_len, capacity) = template.expect("a batch has sequences");
+        let single = |parts: &[Tensor]| SingleCache {
+            all_data: Some(Tensor::cat(parts, 0).and_then(|t| t.contiguous()).expect("batching KV caches")),
+            dim,
+            current_seq_len: longest,
+            max_seq_len,
+            capacity_seq_len: capacity,
+        };
+        caches.push(KvCache::Normal {
+            k: single(&keys),
+            v: single(&values),
+        });
+    }
+    *pipeline.cache().normal() = NormalCache(caches);
+    true
+}
+
+/// The counterpart of `clone_in_left_padded` after a decode step: when the model's
+/// batch cache is longer than a sequence's own cache plus the new token, the sequence
+/// gets the view of its rows past the padding. Returns false, doing nothing, for a
+/// batch without padding.
+fn clone_out_left_padded<T: CacheManagerMixin + MetadataMixin + ?Sized>(
+    pipeline: &T,
+    seqs: &mut [&mut Sequence],
+) -> bool {
+    if seqs.len() < 2 || !seqs.iter().all(|seq| seq.is_completion()) {
+        return false;
+    }
+    let Some(lengths) = normal_cache_lengths(seqs) else {
+        return false;
+    };
+    let all_cache = pipeline.cache().normal();
+    let Some(KvCache::Normal { k: model_k, .. }) = all_cache.0.first() else {
+        return false;
+    };
+    let batch_length = model_k.current_seq_len;
+    if lengths.iter().any(|length| length + 1 > batch_length)
+        || lengths.iter().all(|length| length + 1 == batch_length)
+    {
+        return false;
+    }
+    for layer in 0..pipeline.get_metadata().num_hidden_layers {
+        let Some(KvCache::Normal { k, v }) = all_cache.0.get(layer) else {
+            unreachable!("a padded batch is all normal caches")
+        };
+        let k_rows = k.all_data.as_ref().unwrap().chunk(seqs.len(), 0).unwrap();
+        let v_rows = v.all_data.as_ref().unwrap().chunk(seqs.len(), 0).unwrap();
+        for (i, seq) in seqs.iter_mut().enumerate() {
+            let padding = batch_length - (lengths[i] + 1);
+            let view = |rows: &Tensor, cache: &SingleCache| SingleCache {
+                all_data: Some(
+                    rows.narrow(cache.dim, padding, cache.capacity_seq_len - padding)
+                        .unwrap(),
+                ),
+                dim: cache.dim,
+                current_seq_len: batch_length - padding,
+                max_seq_len: cache.max_seq_len,
+                capacity_seq_len: cache.capacity_seq_len - padding,
+            };
+            seq.normal_cache()[layer] = Some(KvCache::Normal {
+                k: view(&k_rows[i], k),
+                v: view(&v_rows[i], v),
+            });
+        }
+    }
+    true
+}
+
 impl<T: CacheManagerMixin + MetadataMixin + ?Sized> CacheManager<T> for NormalCacheManager {
     fn clone_in_cache(
         &self,
@@ -267,6 +430,9 @@ impl<T: CacheManagerMixin + MetadataMixin + ?Sized> CacheManager<T> for NormalCa
         seqs: &mut [&mut crate::sequence::Sequence],
         modify_draft_cache: bool,
     ) {
+        if !modify_draft_cache && clone_in_left_padded(pipeline, seqs) {
+            return;
+        }
         let mut new_k_cache = Vec::new();
         let mut new_v_cache = Vec::new();
 
@@ -404,6 +570,9 @@ impl<T: CacheManagerMixin + MetadataMixin + ?Sized> CacheManager<T> for NormalCa
         *pipeline.cache().normal() = NormalCache(caches);
     }
     fn clone_out_cache(&self, pipeline: &T, seqs: &mut [&mut Sequence], modify_draft_cache: bool) {
+        if !modify_draft_cache && clone_out_left_padded(pipeline, seqs) {
+            return;
+        }
         let all_cache = pipeline.cache().normal();
         for layer in 0..pipeline.get_metadata().num_hidden_layers {
             let cache = all_cache.0.get(layer).unwrap();

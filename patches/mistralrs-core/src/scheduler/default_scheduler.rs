@@ -51,6 +51,12 @@ pub struct DefaultSchedulerOutput<'a> {
 #[derive(Clone)]
 pub enum DefaultSchedulerMethod {
     Fixed(NonZeroUsize),
+    /// As `Fixed`, and every sequence past its prompt shares one decode step whatever
+    /// its length (instead of running only the sequences of one length per step and
+    /// letting the shorter ones catch up). Only for models whose decode step takes a
+    /// batch of different lengths: the KV caches are left-padded to a common length
+    /// (`NormalCacheManager`) and the model masks the padding (quantized llama does).
+    FixedAcrossLengths(NonZeroUsize),
 }
 
 pub struct BucketedSeqs<Backer: FcfsBacker> {
@@ -72,7 +78,25 @@ pub trait BucketingManager<Backer: FcfsBacker>: Send + Sync {
 // Bucket by that metric for images because if we are not a prompt, then this doesn't apply
 type BucketKey = (usize, bool, usize);
 
-struct FixedBucketingManager;
+struct FixedBucketingManager {
+    /// Put every sequence that is past its prompt (and has no images) in one bucket.
+    decode_across_lengths: bool,
+}
+
+impl FixedBucketingManager {
+    fn key(&self, seq: &Sequence) -> BucketKey {
+        if self.decode_across_lengths && seq.is_completion() && seq.images().is_none() {
+            // No prompt has length 0, so this bucket holds generating sequences only.
+            (0, false, 0)
+        } else {
+            (
+                seq.len(),
+                seq.images().is_some() && seq.is_prompt(),
+                seq.token_offset(),
+            )
+        }
+    }
+}
 
 impl<Backer: FcfsBacker> BucketingManager<Backer> for FixedBucketingManager {
     /// Move the sequences into buckets, and run the ones with the shortest lengths.
@@ -88,43 +112,19 @@ impl<Backer: FcfsBacker> BucketingManager<Backer> for FixedBucketingManager {
         let mut seq_buckets: HashMap<BucketKey, Vec<Sequence>> = HashMap::new();
         let mut seq_priorities: HashMap<BucketKey, f64> = HashMap::new();
         for seq in running {
-            let len = seq.len();
-            match seq_buckets.get_mut(&(
-                len,
-                seq.images().is_some() && seq.is_prompt(),
-                seq.token_offset(),
-            )) {
+            let key = self.key(&seq);
+            match seq_buckets.get_mut(&key) {
                 Some(bucket) => {
                     if !discrete {
-                        *seq_priorities
-                            .get_mut(&(
-                                len,
-                                seq.images().is_some() && seq.is_prompt(),
-                                seq.token_offset(),
-                            ))
-                            .unwrap() += seq.compute_priority();
+                        *seq_priorities.get_mut(&key).unwrap() += seq.compute_priority();
                     }
                     bucket.push(seq);
                 }
                 None => {
                     if !discrete {
-                        seq_priorities.insert(
-                            (
-                                len,
-                                seq.images().is_some() && seq.is_prompt(),
-                                seq.token_offset(),
-                            ),
-                            seq.compute_priority(),
-                        );
+                        seq_priorities.insert(key, seq.compute_priority());
                     }
-                    seq_buckets.insert(
-                        (
-                            len,
-                            seq.images().is_some() && seq.is_prompt(),
-                            seq.token_offset(),
-                        ),
-                        vec![seq],
-                    );
+                    seq_buckets.insert(key, vec![seq]);
                 }
             }
         }
@@ -180,7 +180,12 @@ pub struct DefaultScheduler<Backer: FcfsBacker> {
 impl<Backer: FcfsBacker> DefaultScheduler<Backer> {
     pub fn new(method: DefaultSchedulerMethod) -> Self {
         let bucketing_manager: Box<dyn BucketingManager<_>> = match method {
-            DefaultSchedulerMethod::Fixed(_) => Box::new(FixedBucketingManager),
+            DefaultSchedulerMethod::Fixed(_) => Box::new(FixedBucketingManager {
+                decode_across_lengths: false,
+            }),
+            DefaultSchedulerMethod::FixedAcrossLengths(_) => Box::new(FixedBucketingManager {
+                decode_across_lengths: true,
+            }),
         };
         Self {
             running: Vec::new(),
@@ -302,7 +307,9 @@ impl<Backer: FcfsBacker> DefaultScheduler<Backer> {
 
     fn sequence_fits(&self, running: &[Sequence], _seq: &Sequence) -> bool {
         match &self.method {
-            DefaultSchedulerMethod::Fixed(n) => (running.len() + 1) <= (*n).into(),
+            DefaultSchedulerMethod::Fixed(n) | DefaultSchedulerMethod::FixedAcrossLengths(n) => {
+                (running.len() + 1) <= (*n).into()
+            }
         }
     }
 }
