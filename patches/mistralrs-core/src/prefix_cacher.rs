@@ -1,9 +1,11 @@
-use candle_core::Result;
+use candle_core::{Result, Tensor};
 use indexmap::IndexMap;
 use tracing::info;
 
 use crate::{
-    kv_cache::RecurrentStateSnapshot, paged_attention::block_hash::BlockHash, pipeline::KvCache,
+    kv_cache::{RecurrentStateSnapshot, SingleCache},
+    paged_attention::block_hash::BlockHash,
+    pipeline::KvCache,
     sequence::Sequence,
 };
 
@@ -54,6 +56,41 @@ pub struct PrefixCacheManagerV2 {
     has_paged_attention: bool,
 }
 
+/// A copy of a layer's cache holding only its own rows. A sequence's cache is usually a
+/// view into the batch cache it was last computed in, and keeping that view would keep
+/// the whole batch's storage (every sequence of the batch, at full capacity) alive for
+/// as long as the entry lives.
+fn compact(layer: &KvCache) -> KvCache {
+    fn own_rows(cache: &SingleCache) -> SingleCache {
+        let rows = match cache.current_data() {
+            Ok(Some(rows)) => rows,
+            _ => return cache.clone(),
+        };
+        let copy = if rows.is_contiguous() {
+            // `contiguous` would hand back the same storage.
+            Tensor::zeros(rows.dims(), rows.dtype(), rows.device())
+                .and_then(|fresh| fresh.slice_set(&rows, 0, 0).map(|()| fresh))
+        } else {
+            rows.contiguous()
+        };
+        match copy {
+            Ok(copy) => SingleCache {
+                all_data: Some(copy),
+                capacity_seq_len: cache.current_seq_len,
+                ..cache.clone()
+            },
+            Err(_) => cache.clone(),
+        }
+    }
+    match layer {
+        KvCache::Normal { k, v } => KvCache::Normal {
+            k: own_rows(k),
+            v: own_rows(v),
+        },
+        other => other.clone(),
+    }
+}
+
 #[derive(Clone)]
 pub enum MatchingCache {
     Normal {
@@ -99,7 +136,11 @@ impl PrefixCacheManagerV2 {
         // For paged attention, prefix caching is handled by the KVCacheManager.
         // PrefixCacheManagerV2 only handles non-paged attention caching.
         if !self.has_paged_attention {
-            let cache = seq.normal_cache().to_vec();
+            let cache = seq
+                .normal_cache()
+                .iter()
+                .map(|layer| layer.as_ref().map(compact))
+                .collect();
 
             self.caches.insert(
                 seq.get_toks().to_vec().into(),
