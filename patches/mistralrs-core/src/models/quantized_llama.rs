@@ -688,28 +688,27 @@ impl ModelWeights {
         // left-padded to the longest, so each sequence masks the positions before its
         // own start. Masked keys are skipped, so a sequence's numbers are those of the
         // same step without padding.
-        let mask = match (&mask, &metadata) {
-            (None, None) if x.dim(1)? == 1 && start_offsets.len() > 1 => {
-                let past = cache[0].current_seq_len();
-                let paddings: Vec<usize> = start_offsets
-                    .iter()
-                    .map(|offset| past.saturating_sub(*offset))
-                    .collect();
-                if paddings.iter().any(|padding| *padding > 0) {
-                    let kv_len = past + 1;
-                    let mut values = vec![0f32; paddings.len() * kv_len];
-                    for (row, padding) in values.chunks_mut(kv_len).zip(&paddings) {
-                        row[..*padding].fill(f32::NEG_INFINITY);
-                    }
-                    Some(
-                        Tensor::from_vec(values, (paddings.len(), 1, 1, kv_len), x.device())?
-                            .to_dtype(self.dtype)?,
-                    )
-                } else {
-                    None
+        let mask = if mask.is_none() && metadata.is_none() && x.dim(1)? == 1 && start_offsets.len() > 1 {
+            let past = cache[0].current_seq_len();
+            let paddings: Vec<usize> = start_offsets
+                .iter()
+                .map(|offset| past.saturating_sub(*offset))
+                .collect();
+            if paddings.iter().any(|padding| *padding > 0) {
+                let kv_len = past + 1;
+                let mut values = vec![0f32; paddings.len() * kv_len];
+                for (row, padding) in values.chunks_mut(kv_len).zip(&paddings) {
+                    row[..*padding].fill(f32::NEG_INFINITY);
                 }
+                Some(
+                    Tensor::from_vec(values, (paddings.len(), 1, 1, kv_len), x.device())?
+                        .to_dtype(self.dtype)?,
+                )
+            } else {
+                None
             }
-            _ => mask,
+        } else {
+            mask
         };
         let mask = if let Some(ref mapper) = self.mapper {
             DeviceMappedMask::new(mask, &**mapper)?
