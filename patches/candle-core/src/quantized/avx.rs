@@ -11,6 +11,7 @@ use core::arch::x86::*;
 use core::arch::x86_64::*;
 
 #[inline(always)]
+#[cfg_attr(target_feature = "avxvnni", allow(dead_code))]
 pub(crate) unsafe fn sum_i16_pairs_float(x: __m256i) -> __m256 {
     let ones = _mm256_set1_epi16(1);
     let summed_pairs = _mm256_madd_epi16(ones, x);

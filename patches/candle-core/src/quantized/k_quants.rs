@@ -657,12 +657,12 @@ impl GgmlType for BlockQ8_0 {
         }
     }
 
-    #[allow(unreachable_code)]
     #[cfg(target_feature = "avx2")]
     fn vec_dot_rows(n: usize, xs: &[Self], ys: &[&[Self::VecDotType]], out: &mut [f32]) {
         super::avx::vec_dot_q8_0_q8_0_rows(n, xs, ys, out)
     }
 
+    #[allow(unreachable_code)]
     fn vec_dot(n: usize, xs: &[Self], ys: &[Self::VecDotType]) -> f32 {
         #[cfg(target_feature = "avx2")]
         return super::avx::vec_dot_q8_0_q8_0(n, xs, ys);
