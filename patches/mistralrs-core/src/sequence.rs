@@ -756,6 +756,13 @@ impl Sequence {
         )
     }
 
+    /// Every token of the sequence, prompt and generated. Unlike `get_toks`, which
+    /// during a prompt step served from the prefix cache is only the tokens still to
+    /// compute, this is the context the sampler's penalties and logits processors see.
+    pub fn all_toks(&self) -> &[u32] {
+        &self.tokens
+    }
+
     pub fn get_toks(&self) -> &[u32] {
         if let Some(toks) = &self.prefill_prompt_toks {
             return toks;

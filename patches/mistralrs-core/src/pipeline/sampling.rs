@@ -464,7 +464,7 @@ pub async fn sample_sequence(
     let logits = logits.squeeze(0)?.squeeze(0)?.to_dtype(DType::F32)?;
 
     let sampler = seq.sampler();
-    let ctx_clone = seq.get_toks().to_vec();
+    let ctx_clone = seq.all_toks().to_vec();
     let rng_clone = rng.clone();
     let logits_clone = logits.clone();
     let first_lobprobs_response = if use_async_pool {
@@ -522,7 +522,7 @@ pub async fn sample_sequence(
         Some(acc) => {
             let new_logits = (&logits + Tensor::from_slice(&acc, acc.len(), logits.device())?)?;
 
-            let ctx_clone = seq.get_toks().to_vec();
+            let ctx_clone = seq.all_toks().to_vec();
             let rng_clone = rng.clone();
             let sampler = seq.sampler();
             if use_async_pool {
