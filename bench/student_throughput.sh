@@ -53,7 +53,15 @@ with open(sys.argv[2], "w") as out:
 PY
 
 echo "== in process (mistralrs), RAYON_NUM_THREADS=$threads"
-ours=$(FLOWC_BENCH_REQUESTS="$requests" RAYON_NUM_THREADS="$threads" cargo bench --quiet --features in-process-models --bench student_throughput 2>/dev/null | tee >(cat >&2) | tail -1)
+# Built with the release profile (as the tests and flowc are), not `cargo bench`'s own
+# profile, which would compile every dependency a second time.
+bench_binary=$(cargo build --quiet --release --features in-process-models --bench student_throughput --message-format=json \
+  | python3 -c 'import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and message["target"]["name"] == "student_throughput" and message.get("executable"):
+        print(message["executable"])')
+ours=$(FLOWC_BENCH_REQUESTS="$requests" RAYON_NUM_THREADS="$threads" "$bench_binary" | tee >(cat >&2) | tail -1)
 echo "load: $(uptime)"
 
 echo "== llama.cpp's server (llama-cpp-python), n_threads=$threads, one slot"
