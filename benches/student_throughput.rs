@@ -10,8 +10,7 @@
 //!   cold start).
 //! - Batch scaling: the requests of `FLOWC_BENCH_REQUESTS` (JSON lines of `system`,
 //!   `user`, `max_tokens`; written by the script, read by both sides) with 1, 2, 4 and
-//!   8 in flight at once; calls/s at each, and the answers must be the same bytes at
-//!   every concurrency.
+//!   8 in flight at once; calls/s at each.
 //!
 //! Prints `mistralrs_prompt_tok_s=<..> mistralrs_generation_tok_s=<..>
 //! mistralrs_shared_prefix_prompt_tok_s=<..> mistralrs_calls_per_s_1=<..> ..._8=<..>`
@@ -109,7 +108,6 @@ async fn main() {
 
     // Batch scaling: the same work at 1, 2, 4 and 8 requests in flight.
     let mut calls_per_second = Vec::new();
-    let mut reference: Option<Vec<String>> = None;
     for (concurrency, requests) in batch_requests() {
         let started = Instant::now();
         let backend = Arc::clone(&backend);
@@ -126,13 +124,10 @@ async fn main() {
         let answers: Vec<String> = answers.into_iter().map(|(_, text)| text).collect();
         let rate = requests.len() as f64 / seconds;
         println!("batch: {} calls, {concurrency} in flight: {seconds:.3} s, {rate:.2} calls/s", requests.len());
-        match &reference {
-            None => reference = Some(answers),
-            Some(alone) => {
-                let differing = alone.iter().zip(&answers).filter(|(a, b)| a != b).count();
-                println!("batch: {concurrency} in flight: {differing} of {} answers differ from one at a time", answers.len());
-            }
-        }
+        // Each concurrency's prompts carry their own tag (a cold cache for each), so the
+        // answers are not compared across concurrencies here: tests/student_batching.rs
+        // checks that batching never changes a request's bytes.
+        println!("batch: {concurrency} in flight: {} answers", answers.len());
         calls_per_second.push((concurrency, rate));
     }
 
