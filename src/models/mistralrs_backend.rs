@@ -6,8 +6,14 @@
 //!   and chat template come from the GGUF itself (`TokenSource::None`).
 //! - Determinism: greedy decoding at temperature 0; above it, seeded sampling that
 //!   depends only on the request (see `seeded_sampling`).
-//! - Requests to one model are serialised: concurrent requests to one mistralrs model
-//!   were seen to corrupt each other's output, and gave no throughput gain.
+//! - Concurrent requests to one model run in mistralrs's scheduler, batched (see
+//!   `patches/README.md` for the two dependency fixes this needs: decode attention that
+//!   mixed the sequences of a batch, and a quantised matmul that re-read the weights
+//!   once per row). A request's bytes do not depend on what else is in its batch:
+//!   every kernel computes a token's row on its own (`tests/student_batching.rs`).
+//! - Prefill is shared: the prefix cache serves a prompt's KV cache to the next request
+//!   with the same prefix (a shared system prompt, or the same prompt again: the other
+//!   samples of a consensus node), bit for bit the same as computing it.
 //! - Throughput (measured, see ARCHITECTURE.md): F32 activations and Q4_1 weights
 //!   re-quantised to Q8_0 at load; both change the text, so both are named in the
 //!   identity ([`NUMERICS`]).
@@ -18,11 +24,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use mistralrs::{Constraint, RequestBuilder, StopTokens, TextMessageRole, TokenSource};
-use tokio::sync::Mutex;
 
 use super::gguf_metadata::{read_gguf_metadata, GgufMetadata};
 use super::seeded_sampling::SeededSampling;
@@ -34,13 +38,21 @@ const DEFAULT_MAX_TOKENS: usize = 512;
 /// How this backend computes, pinned in the model's identity (and so in every call
 /// cache key): another dtype or quantisation writes other text (see `load_pipeline`).
 /// The second form is for files with Q4_1 tensors, re-quantised to Q8_0 at load.
-pub const NUMERICS: [&str; 2] = ["f32", "f32+q4_1-as-q8_0"];
+/// `attention-rows`: decode steps compute attention in one pass per row, as prefill
+/// does (the patched kernel, `patches/README.md`), which rounds differently from the
+/// tiled kernel of earlier builds; their cache entries do not mix with these.
+pub const NUMERICS: [&str; 2] = ["f32+attention-rows", "f32+q4_1-as-q8_0+attention-rows"];
+
+/// The most sequences mistralrs runs at once (prompts and generation): enough for the
+/// executor's `--jobs` and a consensus node's samples in flight together. Batching
+/// never changes a sequence's bytes, so this is a speed setting only.
+const MAX_RUNNING_SEQUENCES: usize = 16;
 
 /// Numbers the scratch folders of loads running at the same time in one process.
 static SCRATCH: AtomicUsize = AtomicUsize::new(0);
 
 pub struct MistralRsBackend {
-    model: Mutex<mistralrs::Model>,
+    model: mistralrs::Model,
     identity: ModelIdentity,
     metadata: GgufMetadata,
 }
@@ -63,14 +75,18 @@ impl MistralRsBackend {
         let loaded = async {
             let converted = super::gguf_requantize::q4_1_to_q8_0(path, &scratch.join(file_name))?;
             let load_folder = if converted > 0 { &scratch } else { &folder };
-            Ok::<_, String>((load_pipeline(load_folder.to_string_lossy().into_owned(), file_name.to_string()).await?, converted > 0))
+            // quantized llama (mistralrs's model for `llama` GGUF files) masks a decode
+            // batch of different lengths (the patched mistralrs-core); other
+            // architectures batch only sequences of one length.
+            let across_lengths = metadata.architecture.as_deref() == Some("llama");
+            Ok::<_, String>((load_pipeline(load_folder.to_string_lossy().into_owned(), file_name.to_string(), across_lengths).await?, converted > 0))
         }
         .await;
         let _ = std::fs::remove_dir_all(&scratch);
         let (model, requantised) = loaded.map_err(|error| ModelError::Load(format!("{}: {error}", path.display())))?;
         let backend = format!("gguf/{}", NUMERICS[usize::from(requantised)]);
         let identity = ModelIdentity { backend, model: file_name.to_string(), file_sha256: Some(file_sha256), endpoint: None };
-        Ok(MistralRsBackend { model: Mutex::new(model), identity, metadata })
+        Ok(MistralRsBackend { model, identity, metadata })
     }
 
     pub fn metadata(&self) -> &GgufMetadata {
@@ -78,13 +94,16 @@ impl MistralRsBackend {
     }
 }
 
+/// Every sequence generating at a time shares one decode step whatever its length
+/// when `decode_across_lengths` (the model masks the left-padded batch); otherwise
+/// mistralrs batches only sequences of one length, letting shorter ones catch up.
 /// What [`NUMERICS`] names: F32 activations (the `Auto` dtype is F16 on CPUs, which
 /// converts to and from F32 around every quantised matmul) and Q4_1 weights re-quantised
 /// to Q8_0 (candle has a vectorised kernel for Q8_0, none for Q4_1). The prefix cache
-/// serves the KV of a shared system prompt to the next input (16 sequences, as
-/// mistralrs's default); a hit gives the same text as a cold start (checked by
-/// `benches/student_throughput.rs`).
-async fn load_pipeline(folder: String, file: String) -> Result<mistralrs::Model, String> {
+/// serves the KV of a shared system prompt to the next input, and of the same prompt
+/// to the next sample (16 sequences, as mistralrs's default); a hit gives the same
+/// text as a cold start (`tests/student_batching.rs`).
+async fn load_pipeline(folder: String, file: String, decode_across_lengths: bool) -> Result<mistralrs::Model, String> {
     use mistralrs::core::{AddModelConfig, EngineConfig, GGUFLoaderBuilder, GGUFSpecificConfig};
     use mistralrs::{AutoDeviceMapParams, DefaultSchedulerMethod, DeviceMapSetting, ModelDType, SchedulerConfig};
     let loader = GGUFLoaderBuilder::new(None, None, folder, vec![file], GGUFSpecificConfig { topology: None }, false, None).build();
@@ -92,7 +111,9 @@ async fn load_pipeline(folder: String, file: String) -> Result<mistralrs::Model,
     let pipeline = loader
         .load_model_from_hf(None, TokenSource::None, &ModelDType::F32, &mistralrs::Device::Cpu, silent, DeviceMapSetting::Auto(AutoDeviceMapParams::default_text()), None, None)
         .map_err(|error| error.to_string())?;
-    let scheduler = SchedulerConfig::DefaultScheduler { method: DefaultSchedulerMethod::Fixed(1.try_into().expect("1 is not 0")) };
+    let most = MAX_RUNNING_SEQUENCES.try_into().expect("not 0");
+    let method = if decode_across_lengths { DefaultSchedulerMethod::FixedAcrossLengths(most) } else { DefaultSchedulerMethod::Fixed(most) };
+    let scheduler = SchedulerConfig::DefaultScheduler { method };
     let engine = EngineConfig { no_prefix_cache: false, prefix_cache_n: 16, throughput_logging_enabled: false, ..Default::default() };
     Ok(mistralrs::model_builder_trait::build_model_from_pipeline(pipeline, scheduler, AddModelConfig::new(engine)).await)
 }
@@ -138,13 +159,9 @@ impl ModelBackend for MistralRsBackend {
         if !matches!(request.constraint, OutputConstraint::None) && !self.metadata.end_token_ids.is_empty() {
             builder = builder.set_sampler_stop_toks(StopTokens::Ids(self.metadata.end_token_ids.clone()));
         }
-        let started = Instant::now();
-        let model = self.model.lock().await;
-        let response = model.send_chat_request(builder).await.map_err(|error| ModelError::BadResponse(error.to_string()))?;
-        drop(model);
+        let response = self.model.send_chat_request(builder).await.map_err(|error| ModelError::BadResponse(error.to_string()))?;
         let text = response.choices.first().and_then(|choice| choice.message.content.clone()).unwrap_or_default();
         let usage = &response.usage;
-        let _ = started;
         Ok(ChatResponse {
             text,
             prompt_tokens: usage.prompt_tokens as u32,

@@ -31,8 +31,9 @@ impl SeededSampling {
         if candidates.is_empty() {
             return 0;
         }
-        // Highest first; ties by index, so the order is total and fixed.
-        candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Highest first; ties by index, so the order is total and fixed (and an
+        // unstable sort, quicker over a 49k-token vocabulary, gives the same order).
+        candidates.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         if let Some(top_k) = self.top_k.filter(|k| *k > 0) {
             candidates.truncate(top_k as usize);
         }

@@ -212,14 +212,25 @@ impl WorkflowExecutor {
         let consensus = node.consensus.as_ref().ok_or("the plan's consensus node has no consensus settings")?;
         let backend = self.backend(node)?;
         let messages = self.messages(node, environment)?;
-        let mut samples = Vec::new();
-        for index in 0..consensus.samples {
+        let sample_request = |index: u32| {
             let mut decoding = decoding_parameters(node.decoding.as_ref());
-            let seed = consensus.first_seed + u64::from(index);
-            decoding.seed = Some(seed);
+            decoding.seed = Some(consensus.first_seed + u64::from(index));
             decoding.temperature = Some(consensus.temperature);
-            let request = ChatRequest { messages: messages.clone(), decoding, constraint: constraint(schema) };
-            let (response, cached, milliseconds) = self.call(&backend, request).await?;
+            ChatRequest { messages: messages.clone(), decoding, constraint: constraint(schema) }
+        };
+        // The first sample reads the prompt; the others then run together, so an
+        // in-process model serves them the prompt from its prefix cache and generates
+        // them as one batch. A sample's bytes depend only on its request, so this
+        // order gives the same samples as one at a time.
+        let mut responses = Vec::new();
+        if consensus.samples > 0 {
+            responses.push(Ok(self.call(&backend, sample_request(0)).await?));
+        }
+        responses.extend(futures::future::join_all((1..consensus.samples).map(|index| self.call(&backend, sample_request(index)))).await);
+        let mut samples = Vec::new();
+        for (index, response) in (0..consensus.samples).zip(responses) {
+            let seed = consensus.first_seed + u64::from(index);
+            let (response, cached, milliseconds) = response?;
             let parsed = parse_output(&response.text, schema);
             if let Ok(value) = &parsed {
                 samples.push(value.clone());
