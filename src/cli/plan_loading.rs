@@ -39,24 +39,9 @@ pub fn open_fresh_plan(path: &Path) -> Result<LockFile, super::Outcome> {
     Ok(lock)
 }
 
-/// The JSON objects of a JSON-lines file (blank lines skipped), each error naming
-/// its line.
-pub fn read_json_lines(path: &Path) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
-    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(number, line)| parse_json_object(line, &format!("{}:{}", path.display(), number + 1)))
-        .collect()
-}
 
-pub fn parse_json_object(text: &str, place: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(object)) => Ok(object),
-        Ok(other) => Err(format!("{place}: expected a JSON object, not {other}")),
-        Err(error) => Err(format!("{place}: not JSON: {error}")),
-    }
-}
+// The JSON-lines reader lives below the CLI: the optimiser reads training sets with it.
+pub use crate::runtime::json_lines::{parse_json_object, read_json_lines};
 
 /// Refuse a plan whose source or model files changed since it was written.
 pub fn ensure_fresh(lock: &LockFile, path: &Path) -> Result<(), String> {

@@ -167,7 +167,7 @@ impl PlanBuilder<'_> {
                 _ => None,
             }
         };
-        let kind = node.kind.text.clone();
+        let kind = PlanNodeKind::from_written(&node.kind.text).ok_or_else(|| PlanError::Environment(format!("the node `{}` has the unknown kind `{}`", node.name.text, node.kind.text)))?;
         let (model, decoding) = match node.kind_arguments.as_deref() {
             Some([model_name]) if kind != "code" => {
                 let model = self.model(&model_name.text)?;

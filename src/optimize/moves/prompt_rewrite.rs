@@ -42,6 +42,8 @@ pub async fn rewrite(context: &MoveContext<'_>, score_before: usize, outputs_bef
             ("prompt", node.prompt.as_deref().unwrap_or("")),
             ("output_type", &node.output_type),
             ("failures", failures.trim_end()),
+            ("diagnosis", &context.diagnosis.map(|diagnosis| format!("A reviewer who read the whole workflow's trace said of this step: {diagnosis}\n")).unwrap_or_default()),
+            ("history", &crate::optimize::critique_history::render_history(context.history)),
         ],
     );
     let schema = json!({"type": "object", "properties": {"critique": {"type": "string"}, "system": {"type": "string"}}, "required": ["critique", "system"]});
@@ -64,6 +66,7 @@ pub async fn rewrite(context: &MoveContext<'_>, score_before: usize, outputs_bef
     let outputs = context.trial.outputs_of(std::slice::from_ref(&rewritten)).await;
     let score = context.trial.score(&outputs);
     context.tried(Move::Prompt, "rewritten system prompt", score);
+    context.record_attempt(Move::Prompt, critique, rewritten.system.as_deref().unwrap_or_default(), score, score_before);
     let mut best = (score > score_before).then(|| {
         let mut node = rewritten.clone();
         node.provenance = context.provenance(Move::Prompt, critique, score_before, score);
@@ -90,6 +93,7 @@ pub async fn rewrite(context: &MoveContext<'_>, score_before: usize, outputs_bef
         let outputs = context.trial.outputs(|index| vec![with_demonstrations(Some(index))]).await;
         let demo_score = context.trial.score(&outputs);
         context.tried(Move::Prompt, "rewritten system prompt + demonstrations (leave-one-out)", demo_score);
+        context.record_attempt(Move::Prompt, critique, &format!("{} (with {} demonstrations of training examples)", rewritten.system.as_deref().unwrap_or_default(), demonstrations.len().min(MAX_DEMONSTRATIONS)), demo_score, score.max(score_before));
         if demo_score > best.as_ref().map_or(score_before, |best| best.score) {
             let critique = format!("{critique} Demonstrations of the training examples raised the leave-one-out match from {score} to {demo_score}.");
             let mut node = with_demonstrations(None);
