@@ -20,7 +20,7 @@ use crate::sandbox::Sandbox;
 
 /// Starlark, appended to `role_readers::ROLE_READERS_SOURCE` (it uses `_tokens`
 /// and `read_number`): `id_at`, `id_after`, `date_at` and `field_table`.
-pub const FIELD_READERS_SOURCE: &str = r#"
+pub const FIELD_READERS_SOURCE: &str = r##"
 _MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3,
     "april": 4, "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7,
@@ -193,7 +193,7 @@ def field_table(text, anchors, default_year):
             table["date_at 0 " + order] = dates[0]
             table["date_at -1 " + order] = dates[-1]
     return table
-"#;
+"##;
 
 /// A reader of one field, as found on the training examples.
 #[derive(Clone, Debug, PartialEq)]

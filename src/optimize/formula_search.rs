@@ -291,7 +291,7 @@ mod tests {
         let inputs = vec![vec![3.0], vec![5.0], vec![8.0]];
         let targets = vec![36.0, 60.0, 96.0];
         assert!(search_formula(&inputs, &targets, "n", "she bought 3 boxes").is_none());
-        assert_eq!(search_formula(&inputs, &targets, "n", "she bought 3 dozen").unwrap().expression, "n[0] * 12");
+        assert_eq!(search_formula(&inputs, &targets, "n", "she bought 3 dozen").unwrap().expression, "12 * n[0]");
     }
 
     #[test]

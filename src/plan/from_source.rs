@@ -380,7 +380,7 @@ pub fn node_fingerprint(node: &LockedNode, model: Option<&LockedModel>, upstream
         reads: BTreeMap<&'a str, Option<&'a String>>,
     }
     fingerprint_of(&NodeFingerprint {
-        kind: &node.kind,
+        kind: node.kind.as_str(),
         model,
         decoding: &node.decoding,
         system: &node.system,

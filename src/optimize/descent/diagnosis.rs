@@ -38,13 +38,19 @@ impl Engine {
             if attempts.is_empty() {
                 continue;
             }
-            let mut by_move: BTreeMap<&'static str, (usize, usize, usize)> = BTreeMap::new();
-            for attempt in attempts {
-                let entry = by_move.entry(attempt.the_move.name()).or_insert((0, 0, attempt.total));
+            // What the search measured, grouped by kind of candidate ("teacher
+            // code", "formula search", "rewritten system prompt").
+            let mut by_kind: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+            for attempt in attempts.iter().filter(|attempt| attempt.verdict == AttemptVerdict::Measured) {
+                let kind = attempt.artefact.split([':', '(']).next().unwrap_or_default().trim().to_string();
+                let entry = by_kind.entry(format!("{} — {kind}", attempt.the_move.name())).or_insert((0, 0, attempt.total));
                 entry.0 += 1;
                 entry.1 = entry.1.max(attempt.score);
             }
-            let moves: Vec<String> = by_move.iter().map(|(the_move, (count, best, of))| format!("{the_move} ×{count} (best {best}/{of} on the node's gold)")).collect();
+            if by_kind.is_empty() {
+                continue;
+            }
+            let moves: Vec<String> = by_kind.iter().map(|(kind, (count, best, of))| format!("{kind} ×{count} (best {best}/{of})")).collect();
             let _ = writeln!(text, "  `{name}`: {}", moves.join(", "));
         }
         let _ = writeln!(text, "what would likely help:");

@@ -147,8 +147,9 @@ struct Engine {
     history: BTreeMap<String, Vec<Attempt>>,
     /// Per node: the failure localisation's latest diagnosis of it.
     diagnoses: BTreeMap<String, String>,
-    /// Per node: the plan (`plan_key`) on which its last descent kept nothing.
-    fruitless: BTreeMap<String, String>,
+    /// Per node: the plan (`plan_key`) on which its last descents kept nothing,
+    /// and how many of them in a row.
+    fruitless: BTreeMap<String, (String, u32)>,
 }
 
 pub async fn build_workflow(request: BuildRequest, services: BuildServices) -> Result<WorkflowBuild, String> {
@@ -264,8 +265,10 @@ impl Engine {
             let Some(target) = self.stop_if_spent(localised)? else { break };
             // Fail fast: the node was already descended, fruitlessly, on exactly
             // this plan. Its deterministic moves would find the same nothing, and
-            // the teacher would only be sampled again on the same question.
-            if self.fruitless.get(&target) == Some(&self.plan_key()) {
+            // the teacher would only be sampled again on the same question — unless
+            // a move that reads the node's history (a prompt rewrite, a class
+            // vocabulary) can ask a new one: those get a few more rounds.
+            if self.exhausted(&target) {
                 self.stopped = Some(StopReason::NothingLeftToTry);
                 break;
             }

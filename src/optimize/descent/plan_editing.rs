@@ -73,4 +73,22 @@ impl Engine {
         let text = serde_json::to_string(&self.plan.nodes).unwrap_or_default();
         format!("{:x}", Sha256::digest(text.as_bytes()))
     }
+
+    /// Whether descending `name` again could find anything: not when its last
+    /// descent kept nothing on this very plan, unless it is a model node whose
+    /// history-reading moves (prompt rewrite, class vocabulary) have had fewer
+    /// than `HISTORY_ROUNDS` fruitless rounds in a row.
+    pub(super) fn exhausted(&self, name: &str) -> bool {
+        let Some((plan, in_a_row)) = self.fruitless.get(name) else { return false };
+        if *plan != self.plan_key() {
+            return false;
+        }
+        let reads_history = self.plan.nodes.iter().find(|node| node.name == name).is_some_and(|node| node.kind.calls_a_model())
+            && (self.request.settings.moves.contains(&Move::Prompt) || self.request.settings.moves.contains(&Move::Offload));
+        !reads_history || *in_a_row >= HISTORY_ROUNDS
+    }
 }
+
+/// Fruitless rounds in a row after which even a history-reading move stops: each
+/// round the teacher has read every earlier critique and failed candidate.
+const HISTORY_ROUNDS: u32 = 3;

@@ -2,6 +2,7 @@
 //! many training examples as before.
 
 use super::*;
+use super::move_schedule::{Search, SearchOutcome};
 
 impl Engine {
     /// The validate-and-revert half: true when the change was kept.
@@ -11,7 +12,11 @@ impl Engine {
         if kept {
             self.fruitless.remove(name);
         } else {
-            self.fruitless.insert(name.to_string(), plan_before);
+            let in_a_row = match self.fruitless.get(name) {
+                Some((plan, count)) if *plan == plan_before => count + 1,
+                _ => 1,
+            };
+            self.fruitless.insert(name.to_string(), (plan_before, in_a_row));
         }
         Ok(kept)
     }

@@ -96,6 +96,13 @@ pub struct MoveContext<'a> {
 }
 
 impl MoveContext<'_> {
+    /// Records a search that found no candidate (no hypothesis is added: the
+    /// search counted its own), for the build's diagnosis.
+    pub fn found_nothing(&self, the_move: Move, detail: impl Into<String>) {
+        let attempt = Attempt { step: self.step, the_move, critique: String::new(), artefact: detail.into(), score: 0, total: self.trial.total(), verdict: AttemptVerdict::Measured };
+        self.attempts.lock().expect("never poisoned").push(attempt);
+    }
+
     /// Records a proposal for the history the next proposals read.
     pub fn record_attempt(&self, the_move: Move, critique: &str, artefact: &str, score: usize, score_before: usize) {
         let verdict = if score > score_before { AttemptVerdict::Scored } else { AttemptVerdict::NotBetter };

@@ -68,10 +68,9 @@ pub async fn formula(context: &MoveContext<'_>, score_before: usize) -> Option<C
     // not (the candidate below counts one more when it is tried).
     context.hypotheses.fetch_add(search.considered.saturating_sub(u64::from(search.found.is_some())), std::sync::atomic::Ordering::Relaxed);
     let Some(found) = search.found else {
-        (context.events)(&crate::optimize::events::BuildEvent::Note {
-            workflow: context.workflow.name.clone(),
-            message: format!("formula search on `{}`: no expression of up to four leaves fits ({} considered)", context.node.name, search.considered),
-        });
+        let message = format!("formula search: no expression of up to four leaves fits ({} considered)", search.considered);
+        context.found_nothing(Move::Offload, message.clone());
+        (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("`{}`: {message}", context.node.name) });
         return None;
     };
     let leave_one_out = leave_one_out(context, |others| {
@@ -176,10 +175,9 @@ pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Opt
     // Every reader and every expression is a hypothesis the data chose among.
     context.hypotheses.fetch_add(roles.considered + search.considered.saturating_sub(u64::from(search.found.is_some())), std::sync::atomic::Ordering::Relaxed);
     let Some(found) = search.found else {
-        (context.events)(&crate::optimize::events::BuildEvent::Note {
-            workflow: context.workflow.name.clone(),
-            message: format!("role formula search on `{}`: no expression over {} roles fits ({} considered)", context.node.name, roles.leaves.len(), search.considered),
-        });
+        let message = format!("role formula: no expression over {} roles fits ({} considered)", roles.leaves.len(), search.considered);
+        context.found_nothing(Move::Offload, message.clone());
+        (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("`{}`: {message}", context.node.name) });
         return None;
     };
     let leave_one_out = leave_one_out(context, |others| {
