@@ -13,8 +13,8 @@
 //!
 //! How readers are found (no teacher call): the *anchors* are the words every
 //! training text contains (minus function words); each anchor gives three readers
-//! (the number nearest to it in its sentence, the first after it, the last before
-//! it). Readers that agree on every training example are one hypothesis to the data;
+//! (the number nearest to it in its sentence, the nearest after it, the nearest
+//! before it — over every occurrence of the word, the tightest binding wins). Readers that agree on every training example are one hypothesis to the data;
 //! of such a group the one whose number sits closest to its word is kept (the
 //! tightest binding is the likeliest to hold on another phrasing). Formula search
 //! then runs over these named roles. All reading happens in the sandbox, with the
@@ -85,11 +85,13 @@ def _tokens(text):
     return tokens
 
 def _read(tokens, anchor, relation):
-    # [value, distance] of the number `relation` to the first `anchor`, or None.
+    # [value, distance] of the number bound most tightly to `anchor` by
+    # `relation`, over every occurrence of the word (in its own sentence), or
+    # None. At equal distance the number after the word wins, then the earlier.
+    best = None
     for a in range(len(tokens)):
         if tokens[a]["kind"] != "word" or tokens[a]["text"] != anchor:
             continue
-        best = None
         for n in range(len(tokens)):
             t = tokens[n]
             if t["kind"] != "number" or t["sentence"] != tokens[a]["sentence"]:
@@ -102,10 +104,9 @@ def _read(tokens, anchor, relation):
             key = abs(distance) * 2 + (1 if distance < 0 else 0)
             if best == None or key < best[1]:
                 best = [t["value"], key]
-        if best == None:
-            return None
-        return [best[0], best[1] // 2]
-    return None
+    if best == None:
+        return None
+    return [best[0], best[1] // 2]
 
 def read_number(text, anchor, relation):
     found = _read(_tokens(text), anchor, relation)
