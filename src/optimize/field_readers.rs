@@ -265,7 +265,7 @@ pub async fn field_plan(sandbox: &Sandbox, texts: &[String], gold: &[Map<String,
         let table = sandbox.call(&full_source(), "field_table", arguments).await.map_err(|error| format!("the field readers failed: {error}"))?;
         let mut table = table.as_object().cloned().unwrap_or_default();
         let arguments: Map<String, Value> = json!({"text": text, "anchors": anchors}).as_object().cloned().unwrap_or_default();
-        let numbers = sandbox.call(super::role_readers::ROLE_READERS_SOURCE, "reader_table", arguments).await.map_err(|error| format!("the role readers failed: {error}"))?;
+        let numbers = sandbox.call(&super::role_readers::ROLE_READERS_SOURCE, "reader_table", arguments).await.map_err(|error| format!("the role readers failed: {error}"))?;
         for (key, found) in numbers.as_object().cloned().unwrap_or_default() {
             if let Some(value) = found.as_array().and_then(|pair| pair.first()).cloned() {
                 table.insert(format!("number {key}"), value);
@@ -312,7 +312,7 @@ pub fn describe_plan(readers: &[(String, FieldReader)]) -> String {
 }
 
 fn full_source() -> String {
-    format!("{}{FIELD_READERS_SOURCE}", super::role_readers::ROLE_READERS_SOURCE)
+    format!("{}{FIELD_READERS_SOURCE}", super::role_readers::ROLE_READERS_SOURCE.as_str())
 }
 
 fn reader_of(key: &str, default_year: i64) -> Option<FieldReader> {
@@ -361,7 +361,7 @@ async fn common_anchors(sandbox: &Sandbox, texts: &[String]) -> Result<Vec<Strin
     let mut common: Option<std::collections::BTreeSet<String>> = None;
     for text in texts {
         let arguments: Map<String, Value> = json!({ "text": text }).as_object().cloned().unwrap_or_default();
-        let words = sandbox.call(super::role_readers::ROLE_READERS_SOURCE, "anchor_words", arguments).await.map_err(|error| format!("the role readers failed: {error}"))?;
+        let words = sandbox.call(&super::role_readers::ROLE_READERS_SOURCE, "anchor_words", arguments).await.map_err(|error| format!("the role readers failed: {error}"))?;
         let words: std::collections::BTreeSet<String> = words.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
         common = Some(match common {
             None => words,

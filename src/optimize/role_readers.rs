@@ -24,67 +24,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
+use std::sync::LazyLock;
+
+use super::capabilities::TEXT_TOKENS_SOURCE;
 use super::formula_search::Leaf;
 use crate::sandbox::Sandbox;
 
 /// Starlark: `read_number(text, anchor, relation)`, `anchor_words(text)` and
 /// `reader_table(text, anchors)`. Numbers are read as `numbers_in` reads them
 /// (digits with separators and decimals, cardinal words).
-pub const ROLE_READERS_SOURCE: &str = r#"_NUMBER_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
-    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-}
+pub static ROLE_READERS_SOURCE: LazyLock<String> = LazyLock::new(|| format!("{TEXT_TOKENS_SOURCE}{READERS}"));
 
-_SYMBOLS = "$%#@&+"
-
-def _stem(word):
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-def _tokens(text):
-    tokens = []
-    token = ""
-    kind = ""
-    sentence = 0
-    size = len(text)
-    for i in range(size + 1):
-        c = text[i] if i < size else " "
-        if c.isdigit():
-            k = "digits"
-        elif (c == "," or c == ".") and kind == "digits" and i + 1 < size and text[i + 1].isdigit():
-            k = "digits"
-        elif c.isalpha():
-            k = "word"
-        elif c in _SYMBOLS:
-            k = "symbol"
-        else:
-            k = ""
-        if k != kind or k == "symbol":
-            if kind == "digits":
-                digits = token.replace(",", "")
-                value = float(digits) if "." in digits else int(digits)
-                tokens.append({"kind": "number", "text": token, "value": value, "sentence": sentence})
-            elif kind == "word":
-                lowered = token.lower()
-                if lowered in _NUMBER_WORDS:
-                    tokens.append({"kind": "number", "text": lowered, "value": _NUMBER_WORDS[lowered], "sentence": sentence})
-                else:
-                    tokens.append({"kind": "word", "text": _stem(lowered), "value": None, "sentence": sentence})
-            elif kind == "symbol":
-                tokens.append({"kind": "word", "text": token, "value": None, "sentence": sentence})
-            token = ""
-        if k == "" and (c == "." or c == "?" or c == "!" or c == ";" or c == "\n"):
-            sentence += 1
-        kind = k
-        if k != "":
-            token += c
-    return tokens
-
-def _read(tokens, anchor, relation):
+const READERS: &str = r#"def _read(tokens, anchor, relation):
     # [value, distance] of the number bound most tightly to `anchor` by
     # `relation`, over every occurrence of the word (in its own sentence), or
     # None. At equal distance the number after the word wins, then the earlier.
@@ -256,7 +207,7 @@ pub fn role_formula_source(text_argument: &str, readers: &[RoleReader], expressi
             body.push_str(&format!("    {} = {}\n", reader.variable(), reader.call(text_argument)));
         }
     }
-    format!("{ROLE_READERS_SOURCE}\ndef run({text_argument}):\n{body}    return {expression}\n")
+    format!("{}\ndef run({text_argument}):\n{body}    return {expression}\n", ROLE_READERS_SOURCE.as_str())
 }
 
 /// Whether `expression` uses the identifier `name` (not as part of a longer one).
@@ -268,7 +219,7 @@ fn mentions(expression: &str, name: &str) -> bool {
 
 async fn call(sandbox: &Sandbox, function: &str, arguments: Value) -> Result<Value, String> {
     let arguments: Map<String, Value> = arguments.as_object().cloned().unwrap_or_default();
-    sandbox.call(ROLE_READERS_SOURCE, function, arguments).await.map_err(|error| format!("the role readers failed: {error}"))
+    sandbox.call(&ROLE_READERS_SOURCE, function, arguments).await.map_err(|error| format!("the role readers failed: {error}"))
 }
 
 #[cfg(test)]
