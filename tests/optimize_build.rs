@@ -607,3 +607,129 @@ async fn independent_nodes_are_descended_together_then_validated_in_turn() {
     assert_eq!(node(&lock, "extract_again").kind, "code");
     assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
 }
+
+/// A triage task whose student is always wrong: only the optimiser's moves can fix it.
+fn triage_flow(moves: &str) -> String {
+    format!(
+        r#"import "std/metrics" {{ exact_match }}
+{MODELS}
+dataset train = jsonl("train.jsonl") {{
+  message = .input
+  team = .target
+}}
+workflow triage(message: text) -> (team: text) {{
+  node classify = llm(student) {{
+    system = "Sort the message for a support team."
+    prompt = "Message: {{message}}"
+    output = enum("billing", "shipping", "technical")
+  }}
+  team = classify
+}}
+optimize triage {{
+  teacher = teacher
+  train = train
+  metric = exact_match
+  moves = {moves}
+  budget {{
+    iterations = 3
+    teacher_calls = 20
+  }}
+}}
+"#
+    )
+}
+
+fn triage_examples() -> Vec<Value> {
+    vec![
+        json!({"input": "I was charged twice for my order", "target": "billing"}),
+        json!({"input": "my parcel never arrived", "target": "shipping"}),
+        json!({"input": "the app crashes when I log in", "target": "technical"}),
+    ]
+}
+
+#[tokio::test]
+async fn the_second_prompt_proposal_reads_the_first_critique_and_the_failed_candidate() {
+    let project = Project::new("critique-history", &triage_flow("[prompt]"), &triage_examples());
+    // The student ignores every prompt: no rewrite can help, so the descent asks again.
+    let student = RuleModel { name: "student".into(), rule: Box::new(|_| Ok("\"technical\"".into())) };
+    let prompts: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&prompts);
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            let first = first_message(request).to_string();
+            if first.contains("write a new SYSTEM PROMPT") {
+                let mut seen = seen.lock().unwrap();
+                seen.push(first);
+                let round = seen.len();
+                return Ok(json!({"critique": format!("CRITIQUE-{round}: it always answers technical."), "system": format!("SYSTEM-{round}: answer billing for money, shipping for parcels.")}).to_string());
+            }
+            if first.contains("For ONE example") {
+                return Ok("{}".into());
+            }
+            Ok(json!({"node": "classify", "critique": "LOCALISED: it ignores the words of the message."}).to_string())
+        }),
+    };
+    let (lock, _, _) = project.build(doubles(student, teacher)).await.unwrap();
+    let prompts = prompts.lock().unwrap().clone();
+    assert!(prompts.len() >= 2, "the descent asked for {} rewrite(s)", prompts.len());
+    assert!(!prompts[0].contains("Earlier attempts"), "the first proposal has no history:\n{}", prompts[0]);
+    let second = &prompts[1];
+    assert!(second.contains("CRITIQUE-1: it always answers technical."), "the second proposal must read the first critique:\n{second}");
+    assert!(second.contains("SYSTEM-1: answer billing for money"), "the second proposal must read the failed candidate:\n{second}");
+    assert!(second.contains("right on 1 of 3"), "and how it scored:\n{second}");
+    // The gold trace decides which node failed; its diagnosis goes to the move.
+    assert!(second.contains("on training example 1 it produced \"technical\" where \"billing\" was expected"), "the localisation's diagnosis:\n{second}");
+    // Nothing helped: the plan is kept as written.
+    assert_eq!(node(&lock, "classify").provenance.origin, "as-written");
+}
+
+#[tokio::test]
+async fn a_closed_choice_the_student_gets_wrong_becomes_a_classifier_over_the_teachers_vocabulary() {
+    let project = Project::new("keyword-classifier", &triage_flow("[offload]"), &triage_examples());
+    let student = RuleModel { name: "student".into(), rule: Box::new(|_| Ok("\"technical\"".into())) };
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(|request| {
+            let first = first_message(request);
+            if first.contains("show that it belongs to that class") {
+                // Words beyond the training wording ("invoice", "courier", "error").
+                return Ok(json!({"billing": ["charged", "refund", "invoice"], "shipping": ["parcel", "courier", "delivery"], "technical": ["crash", "error", "log in"]}).to_string());
+            }
+            Ok("{}".into())
+        }),
+    };
+    let provider = doubles(student, teacher);
+    let (lock, _, _) = project.build(Arc::clone(&provider)).await.unwrap();
+    let classify = node(&lock, "classify");
+    assert_eq!(classify.kind, "code", "{classify:?}");
+    assert_eq!(classify.provenance.origin, "offload");
+    assert!(classify.code.as_deref().unwrap().contains("\"courier\""));
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+    // The compiled plan runs without the student, on wording training never showed.
+    let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap();
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("message".into(), json!("The courier left no delivery note"));
+    let team = sandbox.call(classify.code.as_deref().unwrap(), "run", arguments).await.unwrap();
+    assert_eq!(team, json!("shipping"));
+}
+
+#[tokio::test]
+async fn a_build_that_cannot_succeed_stops_early_and_says_why() {
+    // Targets no formula, role or program of these numbers gives.
+    let examples = vec![
+        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 1234567.0}),
+        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 42.0}),
+        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 999.0}),
+    ];
+    let project = Project::new("fail-fast", &extraction_flow("iterations = 5\n    teacher_calls = 60"), &examples);
+    let provider = doubles(sloppy_student(), good_teacher());
+    let (lock, summaries, _) = project.build(Arc::clone(&provider)).await.unwrap();
+    let build = lock.workflows[0].build.as_ref().unwrap();
+    assert_eq!(build.stopped, "nothing-left-to-try");
+    // The gold trace (3 calls) and two chains of teacher code abandoned after a
+    // feedback round that did not help (2 each): before fail-fast, the same build
+    // asked 21 times.
+    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 7);
+    insta::assert_snapshot!(summaries[0].diagnosis.as_deref().unwrap());
+}

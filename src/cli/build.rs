@@ -188,6 +188,12 @@ fn print_summary(summary: &BuildSummary) {
         summary.hypotheses,
         summary.stopped
     );
+    if let Some(diagnosis) = &summary.diagnosis {
+        println!("  diagnosis:");
+        for line in diagnosis.lines() {
+            println!("    {line}");
+        }
+    }
     if let Some((passed, total)) = summary.validation {
         println!("  validation set: {passed}/{total} pass (run once on the final plan; never used to choose)");
     }

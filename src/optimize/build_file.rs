@@ -51,7 +51,7 @@ pub async fn build_file(db: &dyn Db, file: SourceFile, lock_path: &Path, previou
             Err(PlanError::Diagnostics(diagnostics)) => return Err(BuildFileError::Diagnostics(diagnostics)),
         };
         let Some(evaluation) = workflow.evaluation.clone() else { continue };
-        let records = crate::cli::plan_loading::read_json_lines_through(db, &settings.train_path).map_err(|message| BuildFileError::Failed(format!("the training set: {message}")))?;
+        let records = crate::runtime::json_lines::read_json_lines_through(db, &settings.train_path).map_err(|message| BuildFileError::Failed(format!("the training set: {message}")))?;
         let examples = records
             .iter()
             .enumerate()
@@ -60,7 +60,7 @@ pub async fn build_file(db: &dyn Db, file: SourceFile, lock_path: &Path, previou
             .map_err(BuildFileError::Failed)?;
         let validation_examples = match &settings.validation_path {
             None => Vec::new(),
-            Some(path) => crate::cli::plan_loading::read_json_lines_through(db, path)
+            Some(path) => crate::runtime::json_lines::read_json_lines_through(db, path)
                 .map_err(|message| BuildFileError::Failed(format!("the validation set: {message}")))?
                 .iter()
                 .enumerate()

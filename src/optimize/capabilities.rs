@@ -8,10 +8,15 @@
 //! drops or mangles seven-digit numbers) and the decomposition that made a weak
 //! teacher succeed (teacher notes: extraction + `compute(n)`).
 
+use std::sync::LazyLock;
+
 use serde_json::Value;
 
-/// Starlark: `numbers_in(text)` returns the numbers of `text` in order.
-pub const NUMBERS_IN_SOURCE: &str = r#"_NUMBER_WORDS = {
+/// Starlark: `_tokens(text)`, the words, symbols and numbers of a text with their
+/// sentence (digits with thousands separators and decimals, cardinal words as
+/// numbers, a plural `s` stripped from words). Every reader of text is built on it,
+/// so they agree on what a number is.
+pub const TEXT_TOKENS_SOURCE: &str = r#"_NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
     "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
@@ -19,18 +24,18 @@ pub const NUMBERS_IN_SOURCE: &str = r#"_NUMBER_WORDS = {
     "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
 }
 
-def _number_of(token, kind):
-    if kind == "word":
-        return _NUMBER_WORDS.get(token.lower())
-    digits = token.replace(",", "")
-    if "." in digits:
-        return float(digits)
-    return int(digits)
+_SYMBOLS = "$%#@&+"
 
-def numbers_in(text):
-    found = []
+def _stem(word):
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+def _tokens(text):
+    tokens = []
     token = ""
     kind = ""
+    sentence = 0
     size = len(text)
     for i in range(size + 1):
         c = text[i] if i < size else " "
@@ -40,18 +45,39 @@ def numbers_in(text):
             k = "digits"
         elif c.isalpha():
             k = "word"
+        elif c in _SYMBOLS:
+            k = "symbol"
         else:
             k = ""
-        if k != kind:
-            if kind != "":
-                value = _number_of(token, kind)
-                if value != None:
-                    found.append(value)
+        if k != kind or k == "symbol":
+            if kind == "digits":
+                digits = token.replace(",", "")
+                value = float(digits) if "." in digits else int(digits)
+                tokens.append({"kind": "number", "text": token, "value": value, "sentence": sentence})
+            elif kind == "word":
+                lowered = token.lower()
+                if lowered in _NUMBER_WORDS:
+                    tokens.append({"kind": "number", "text": lowered, "value": _NUMBER_WORDS[lowered], "sentence": sentence})
+                else:
+                    tokens.append({"kind": "word", "text": _stem(lowered), "value": None, "sentence": sentence})
+            elif kind == "symbol":
+                tokens.append({"kind": "word", "text": token, "value": None, "sentence": sentence})
             token = ""
+        if k == "" and (c == "." or c == "?" or c == "!" or c == ";" or c == "\n"):
+            sentence += 1
         kind = k
         if k != "":
             token += c
-    return found
+    return tokens
+
+"#;
+
+/// Starlark: `numbers_in(text)` returns the numbers of `text` in order.
+pub static NUMBERS_IN_SOURCE: LazyLock<String> = LazyLock::new(|| format!("{TEXT_TOKENS_SOURCE}{NUMBERS_IN}"));
+
+const NUMBERS_IN: &str = r#"
+def numbers_in(text):
+    return [t["value"] for t in _tokens(text) if t["kind"] == "number"]
 "#;
 
 /// The source of a node that offloads to `numbers_in`, shaped to the node's output
@@ -72,7 +98,7 @@ pub fn numbers_in_node_source(text_argument: &str, schema: Option<&Value>) -> Op
         }
         _ => return None,
     };
-    Some(format!("{NUMBERS_IN_SOURCE}\ndef run({text_argument}):\n    return {body}\n"))
+    Some(format!("{}\ndef run({text_argument}):\n    return {body}\n", NUMBERS_IN_SOURCE.as_str()))
 }
 
 fn is_number_list(schema: &Value) -> bool {

@@ -11,13 +11,19 @@
 //! Bottom-up enumeration by size (number of leaves), keeping one expression per
 //! distinct vector of values on the training examples (observational equivalence:
 //! two expressions that agree on every example are the same hypothesis to the
-//! data), smallest first. Leaves are the numbers and a few constants that word
-//! problems leave unwritten ("half", "twice", "per cent", "a dozen", "an hour").
+//! data), smallest first. Leaves are the numbers (by position, or by role: see
+//! `role_readers`) and the constants the texts imply without writing them as
+//! digits (`implied_constants`: "half", "twice", "per cent", "a dozen").
 
 use std::collections::HashSet;
 
-/// Constants a word problem often implies without writing them as digits.
-const CONSTANTS: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 7.0, 10.0, 12.0, 60.0, 100.0];
+/// A leaf of the search: how it is written in the formula, and its value on each
+/// training example.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Leaf {
+    pub text: String,
+    pub values: Vec<f64>,
+}
 /// Expressions of up to this many leaves are built exhaustively; one more leaf is
 /// tried on top of the largest (see the end of `search_counting`).
 const MAX_LEAVES: usize = 4;
@@ -52,38 +58,37 @@ pub struct FormulaSearch {
     pub considered: u64,
 }
 
-/// [`search_formula`], reporting the expressions considered when nothing fits.
-pub fn search(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> FormulaSearch {
+/// A formula over positions: `inputs[i]` are the numbers of example i (written
+/// `argument[position]`), `targets[i]` its expected output. Every example must have
+/// the same count of numbers (positions mean the same quantity across a task
+/// family); otherwise there is no formula to find.
+pub fn search(inputs: &[Vec<f64>], targets: &[f64], argument: &str, constants: &[f64]) -> FormulaSearch {
+    let width = inputs.first().map_or(0, Vec::len);
+    if width == 0 || width > 12 || inputs.iter().any(|numbers| numbers.len() != width) {
+        return FormulaSearch { found: None, considered: 0 };
+    }
+    let leaves = (0..width).map(|position| Leaf { text: format!("{argument}[{position}]"), values: inputs.iter().map(|numbers| numbers[position]).collect() }).collect();
+    search_leaves(leaves, constants, targets)
+}
+
+/// A formula over named leaves (at most 12) and `constants`.
+pub fn search_leaves(leaves: Vec<Leaf>, constants: &[f64], targets: &[f64]) -> FormulaSearch {
     let mut considered = 0;
-    let found = search_counting(inputs, targets, argument, &mut considered);
+    let found = search_counting(leaves, constants, targets, &mut considered);
     FormulaSearch { found, considered }
 }
 
-/// `inputs[i]` are the numbers of example i, `targets[i]` its expected output.
-/// Every example must have the same count of numbers (positions mean the same
-/// quantity across a task family); otherwise there is no formula to find.
-pub fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str) -> Option<FoundFormula> {
-    search_counting(inputs, targets, argument, &mut 0)
-}
-
-fn search_counting(inputs: &[Vec<f64>], targets: &[f64], argument: &str, considered_out: &mut u64) -> Option<FoundFormula> {
-    let examples = inputs.len();
-    if examples == 0 || examples != targets.len() {
-        return None;
-    }
-    let width = inputs[0].len();
-    if width == 0 || width > 12 || inputs.iter().any(|numbers| numbers.len() != width) {
+fn search_counting(named: Vec<Leaf>, constants: &[f64], targets: &[f64], considered_out: &mut u64) -> Option<FoundFormula> {
+    let examples = targets.len();
+    if examples == 0 || named.is_empty() || named.len() > 12 || named.iter().any(|leaf| leaf.values.len() != examples) {
         return None;
     }
     let mut seen: HashSet<Vec<i64>> = HashSet::new();
     let mut by_size: Vec<Vec<Expression>> = vec![Vec::new(); MAX_LEAVES + 1];
     let matches = |values: &[f64]| values.iter().zip(targets).all(|(value, target)| (value - target).abs() <= 1e-9 * target.abs().max(1.0));
-    let mut leaves = Vec::new();
-    for position in 0..width {
-        leaves.push(Expression { text: format!("{argument}[{position}]"), values: inputs.iter().map(|numbers| numbers[position]).collect(), constants: 0 });
-    }
-    for constant in CONSTANTS {
-        leaves.push(Expression { text: format_constant(constant), values: vec![constant; examples], constants: 1 });
+    let mut leaves: Vec<Expression> = named.into_iter().map(|leaf| Expression { text: leaf.text, values: leaf.values, constants: 0 }).collect();
+    for constant in constants {
+        leaves.push(Expression { text: format_constant(*constant), values: vec![*constant; examples], constants: 1 });
     }
     for leaf in leaves {
         *considered_out += 1;
@@ -202,7 +207,11 @@ fn signature(values: &[f64]) -> Vec<i64> {
 }
 
 fn format_constant(constant: f64) -> String {
-    format!("{}", constant as i64)
+    if constant.fract() == 0.0 {
+        format!("{}", constant as i64)
+    } else {
+        format!("{constant}")
+    }
 }
 
 /// Parentheses where precedence needs them (`a - (b + c)`, `(a + b) * c`,
@@ -262,12 +271,34 @@ fn top_level_operator(text: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optimize::implied_constants::implied_constants;
+
+    /// The search with the constants `text` implies.
+    fn search_formula(inputs: &[Vec<f64>], targets: &[f64], argument: &str, text: &str) -> Option<FoundFormula> {
+        search(inputs, targets, argument, &implied_constants(&[text])).found
+    }
+
+    #[test]
+    fn named_leaves_are_written_by_name() {
+        let leaves = vec![Leaf { text: "shelter".into(), values: vec![5.0, 7.0, 2.0] }, Leaf { text: "baked".into(), values: vec![20.0, 30.0, 9.0] }];
+        let found = search_leaves(leaves, &[1.0], &[15.0, 23.0, 7.0]).found.unwrap();
+        assert_eq!(found.expression, "baked - shelter");
+    }
+
+    #[test]
+    fn a_constant_the_text_does_not_imply_is_not_used() {
+        // n * 12 fits, but nothing in the text says "dozen".
+        let inputs = vec![vec![3.0], vec![5.0], vec![8.0]];
+        let targets = vec![36.0, 60.0, 96.0];
+        assert!(search_formula(&inputs, &targets, "n", "she bought 3 boxes").is_none());
+        assert_eq!(search_formula(&inputs, &targets, "n", "she bought 3 dozen").unwrap().expression, "12 * n[0]");
+    }
 
     #[test]
     fn finds_the_change_formula_of_a_shopping_family() {
         let inputs = vec![vec![6.73, 16.19, 8812311.0, 27.0], vec![7.30, 16.75, 4186027.0, 18.0], vec![7.34, 14.47, 4123476.0, 16.0]];
         let targets = vec![-8812306.92, -4186033.05, -4123481.81];
-        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        let found = search_formula(&inputs, &targets, "numbers", "A mother pays with a bill and gets change").unwrap();
         // Whatever form it took, it must evaluate right, from four leaves.
         assert_eq!(found.expression.matches("numbers[").count(), 4, "{}", found.expression);
         for (numbers, target) in inputs.iter().zip(&targets) {
@@ -282,7 +313,7 @@ mod tests {
         // "half that much": a + a / 2
         let inputs = vec![vec![2287720.0], vec![1000.0], vec![36.0]];
         let targets = vec![3431580.0, 1500.0, 54.0];
-        let found = search_formula(&inputs, &targets, "n").unwrap();
+        let found = search_formula(&inputs, &targets, "n", "and half that much again").unwrap();
         for (numbers, target) in inputs.iter().zip(&targets) {
             assert!((evaluate(&found.expression, numbers) - target).abs() < 1e-6, "{}", found.expression);
         }
@@ -293,7 +324,7 @@ mod tests {
         // George has p% more pears than n bananas: fruits = n * (2 + p / 100).
         let inputs = vec![vec![45.0, 6317400.0], vec![20.0, 1000.0], vec![35.0, 250.0]];
         let targets: Vec<f64> = inputs.iter().map(|n| n[1] + n[1] * (1.0 + n[0] / 100.0)).collect();
-        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        let found = search_formula(&inputs, &targets, "numbers", "45% more pears than bananas").unwrap();
         for (numbers, target) in inputs.iter().zip(&targets) {
             assert!((evaluate(&found.expression, numbers) - target).abs() < 1e-6 * target.abs(), "{}", found.expression);
         }
@@ -306,7 +337,7 @@ mod tests {
         // but "how many quit" (n // 3) is within it.
         let inputs = vec![vec![6537761.0, 10.0], vec![100.0, 4.0], vec![29.0, 2.0]];
         let targets = vec![2179253.0, 33.0, 9.0];
-        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        let found = search_formula(&inputs, &targets, "numbers", "a third of the elves quit").unwrap();
         assert_eq!(found.expression, "numbers[0] // 3");
     }
 
@@ -315,7 +346,7 @@ mod tests {
         // Pool: gallons per cubic foot × price per gallon × width × length × depth.
         let inputs = vec![vec![10.5, 0.16, 16.0, 13.0, 6.0], vec![9.7, 0.15, 22.0, 23.0, 7.0], vec![5.1, 0.09, 16.0, 38.0, 7.0]];
         let targets = vec![2096.64, 5153.609999999999, 1953.504];
-        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        let found = search_formula(&inputs, &targets, "numbers", "a pool of 16 feet by 13").unwrap();
         assert_eq!(found.expression.matches("numbers[").count(), 5, "{}", found.expression);
         for (numbers, target) in inputs.iter().zip(&targets) {
             assert!((evaluate(&found.expression, numbers) - target).abs() < 1e-6 * target.abs(), "{}", found.expression);
@@ -327,7 +358,7 @@ mod tests {
         // int(pages per inch × thickness) × 2, with "one page" read as 1.
         let inputs: Vec<Vec<f64>> = vec![vec![5135281.0, 1.0, 2.7], vec![7419427.0, 1.0, 1.5], vec![3000001.0, 1.0, 1.3]];
         let targets: Vec<f64> = inputs.iter().map(|n| (n[0] * n[2]).floor() * 2.0).collect();
-        let found = search_formula(&inputs, &targets, "numbers").unwrap();
+        let found = search_formula(&inputs, &targets, "numbers", "pages on both sides, printed double").unwrap();
         assert!(found.expression.contains("//"), "{}", found.expression);
         for (numbers, target) in inputs.iter().zip(&targets) {
             assert_eq!(evaluate(&found.expression, numbers), *target, "{}", found.expression);
@@ -338,8 +369,8 @@ mod tests {
     fn gives_up_rather_than_guessing() {
         let inputs = vec![vec![3.0, 5.0], vec![7.0, 11.0], vec![13.0, 17.0]];
         let targets = vec![123456.0, 654321.0, 111.0];
-        assert!(search_formula(&inputs, &targets, "n").is_none());
-        assert!(search_formula(&[vec![1.0], vec![1.0, 2.0]], &[1.0, 2.0], "n").is_none(), "positions must mean the same thing");
+        assert!(search_formula(&inputs, &targets, "n", "twice a dozen per cent").is_none());
+        assert!(search_formula(&[vec![1.0], vec![1.0, 2.0]], &[1.0, 2.0], "n", "").is_none(), "positions must mean the same thing");
     }
 
     #[test]

@@ -16,12 +16,16 @@
 pub mod build_file;
 pub mod build_key;
 pub mod capabilities;
+pub mod critique_history;
 pub mod descent;
 pub mod events;
+pub mod field_readers;
 pub mod formula_search;
 pub mod gold_trace;
+pub mod implied_constants;
 pub mod moves;
 pub mod pac_bound;
+pub mod role_readers;
 pub mod settings;
 pub mod teacher;
 pub mod trial;

@@ -21,11 +21,12 @@ pub const REWRITE_PROMPT_PROMPT: &str = include_str!("prompts/rewrite_prompt.md"
 pub const WRITE_CODE_PROMPT: &str = include_str!("prompts/write_code.md");
 pub const CODE_FEEDBACK_PROMPT: &str = include_str!("prompts/code_feedback.md");
 pub const LOCALISE_FAILURE_PROMPT: &str = include_str!("prompts/localise_failure.md");
+pub const CLASS_VOCABULARY_PROMPT: &str = include_str!("prompts/class_vocabulary.md");
 
 /// Changing any teacher prompt changes what a build produces: the prompts' hash is
 /// part of every node's build key.
 pub fn prompts_version() -> String {
-    sha256_hex([GOLD_TRACE_PROMPT, REWRITE_PROMPT_PROMPT, WRITE_CODE_PROMPT, CODE_FEEDBACK_PROMPT, LOCALISE_FAILURE_PROMPT].concat().as_bytes())
+    sha256_hex([GOLD_TRACE_PROMPT, REWRITE_PROMPT_PROMPT, WRITE_CODE_PROMPT, CODE_FEEDBACK_PROMPT, LOCALISE_FAILURE_PROMPT, CLASS_VOCABULARY_PROMPT].concat().as_bytes())
 }
 
 /// A prompt file with its placeholders filled. The leading `<!-- ... -->` block
@@ -54,8 +55,8 @@ pub struct TeacherSpend {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeacherError {
-    #[error("the teacher budget is spent ({0})")]
-    BudgetSpent(&'static str),
+    #[error("the teacher budget is spent ({})", .0.name())]
+    BudgetSpent(super::descent::BudgetLimit),
     #[error("the teacher failed: {0}")]
     Model(String),
 }
@@ -92,10 +93,10 @@ impl Teacher {
         {
             let spend = self.spend.lock().expect("never poisoned");
             if spend.calls >= self.limits.teacher_calls {
-                return Err(TeacherError::BudgetSpent("teacher_calls"));
+                return Err(TeacherError::BudgetSpent(super::descent::BudgetLimit::TeacherCalls));
             }
             if spend.prompt_tokens + spend.completion_tokens >= self.limits.tokens {
-                return Err(TeacherError::BudgetSpent("tokens"));
+                return Err(TeacherError::BudgetSpent(super::descent::BudgetLimit::Tokens));
             }
         }
         let mut decoding = DecodingParameters {

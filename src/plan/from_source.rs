@@ -167,7 +167,7 @@ impl PlanBuilder<'_> {
                 _ => None,
             }
         };
-        let kind = node.kind.text.clone();
+        let kind = PlanNodeKind::from_written(&node.kind.text).ok_or_else(|| PlanError::Environment(format!("the node `{}` has the unknown kind `{}`", node.name.text, node.kind.text)))?;
         let (model, decoding) = match node.kind_arguments.as_deref() {
             Some([model_name]) if kind != "code" => {
                 let model = self.model(&model_name.text)?;
@@ -380,7 +380,7 @@ pub fn node_fingerprint(node: &LockedNode, model: Option<&LockedModel>, upstream
         reads: BTreeMap<&'a str, Option<&'a String>>,
     }
     fingerprint_of(&NodeFingerprint {
-        kind: &node.kind,
+        kind: node.kind.as_str(),
         model,
         decoding: &node.decoding,
         system: &node.system,

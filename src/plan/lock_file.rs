@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::node_kind::PlanNodeKind;
+
 /// Bumped whenever the meaning of a field changes; older plans are refused.
 pub const LOCK_FORMAT_VERSION: u32 = 1;
 
@@ -117,7 +119,7 @@ pub struct LockedOutput {
 pub struct LockedNode {
     pub name: String,
     /// `llm`, `code` or `consensus`.
-    pub kind: String,
+    pub kind: PlanNodeKind,
     pub fingerprint: String,
     /// Workflow inputs and nodes this node reads (its incoming edges).
     pub reads: Vec<String>,
@@ -174,6 +176,11 @@ pub struct LockedProvenance {
     /// The node's training-set score against its gold outputs before and after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_score: Option<String>,
+    /// Leave-one-out on the training examples, where the move fits something to
+    /// them: the artefact refitted on m − 1 examples, checked on the one left out,
+    /// for each example in turn (e.g. `3/3 left-out examples right`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave_one_out: Option<String>,
     /// Nodes inserted by a topology move: the node they were inserted for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inserted_for: Option<String>,

@@ -8,6 +8,7 @@
 pub mod fingerprint;
 pub mod from_source;
 pub mod lock_file;
+pub mod node_kind;
 pub mod output_schema;
 pub mod port_type;
 pub mod staleness;

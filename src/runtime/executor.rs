@@ -122,7 +122,7 @@ impl WorkflowExecutor {
     async fn run_node(self: Arc<Self>, node: LockedNode, environment: Environment) -> NodeResult {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
         let started = Instant::now();
-        let mut trace = NodeTrace { node: node.name.clone(), kind: node.kind.clone(), ..Default::default() };
+        let mut trace = NodeTrace { node: node.name.clone(), kind: node.kind.to_string(), ..Default::default() };
         for read in &node.reads {
             if let Some(value) = environment.get(read) {
                 trace.inputs.insert(read.clone(), value.clone());

@@ -8,6 +8,7 @@
 pub mod backends;
 pub mod call_cache;
 pub mod executor;
+pub mod json_lines;
 pub mod metric;
 pub mod output_parsing;
 pub mod remote_build_results;

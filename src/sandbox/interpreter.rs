@@ -105,7 +105,7 @@ impl Interpreter {
 /// top level, keyword-only arguments, and type annotations (read, not checked: they
 /// are documentation in Python too). `load` is switched off: it is the only statement
 /// that could reach outside the source.
-fn sandbox_dialect() -> Dialect {
+pub(crate) fn sandbox_dialect() -> Dialect {
     Dialect {
         enable_load: false,
         enable_top_level_stmt: true,

@@ -41,6 +41,7 @@ pub mod limits;
 pub mod pool;
 pub mod prelude;
 pub mod protocol;
+pub mod signature;
 pub mod values;
 pub mod worker;
 pub mod worker_process;

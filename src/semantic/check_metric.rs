@@ -48,15 +48,11 @@ pub fn check_metric(checker: &mut Checker, metric: &MetricHir) {
     }
 }
 
-/// The parameter names of `def score(...)`, if the source defines it at top level.
+/// The parameter names of `def score(...)`, if the source defines it at top level
+/// (read by starlark's parser: see `sandbox::signature`).
 pub fn score_parameters(source: &str) -> Option<Vec<String>> {
-    let line = source.lines().find(|line| line.starts_with("def score("))?;
-    let inside = line.strip_prefix("def score(")?.split(')').next()?;
-    Some(
-        inside
-            .split(',')
-            .map(|parameter| parameter.split(['=', ':']).next().unwrap_or("").trim().to_string())
-            .filter(|parameter| !parameter.is_empty())
-            .collect(),
-    )
+    match crate::sandbox::signature::top_level_function(source, "score") {
+        crate::sandbox::signature::FunctionSignature::Defined(parameters) => Some(parameters),
+        _ => None,
+    }
 }

@@ -369,25 +369,31 @@ impl WorkflowChecker<'_, '_> {
         let Some(source) = self.checker.string_property(property) else { return };
         let anchor = property.value.as_value().map(|value| value.anchor).unwrap_or(property.anchor);
         let signature = || format!("def run({}):", inputs.join(", "));
-        let Some(line) = source.value.lines().find(|line| line.starts_with("def run(")) else {
-            self.checker.error(
-                &codes::INVALID_PROPERTY_VALUE,
-                "the code defines no `run` function",
-                anchor,
-                "no `def run(...)` here",
-                format!("define `{}` and return the node's output", signature()),
-            );
-            return;
+        // Read by starlark's parser, as the sandbox will read it.
+        let parameters = match crate::sandbox::signature::top_level_function(&source.value, "run") {
+            crate::sandbox::signature::FunctionSignature::Defined(parameters) => parameters,
+            crate::sandbox::signature::FunctionSignature::Missing => {
+                self.checker.error(
+                    &codes::INVALID_PROPERTY_VALUE,
+                    "the code defines no `run` function",
+                    anchor,
+                    "no `def run(...)` here",
+                    format!("define `{}` and return the node's output", signature()),
+                );
+                return;
+            }
+            crate::sandbox::signature::FunctionSignature::Unparseable(message) => {
+                self.checker.error(
+                    &codes::INVALID_PROPERTY_VALUE,
+                    format!("the code does not parse: {message}"),
+                    anchor,
+                    "a syntax error in this code",
+                    format!("fix the syntax; the code must define `{}`", signature()),
+                );
+                return;
+            }
         };
-        let mut parameters: Vec<&str> = line
-            .trim_start_matches("def run(")
-            .split(')')
-            .next()
-            .unwrap_or("")
-            .split(',')
-            .map(|parameter| parameter.split(['=', ':']).next().unwrap_or("").trim())
-            .filter(|parameter| !parameter.is_empty())
-            .collect();
+        let mut parameters: Vec<&str> = parameters.iter().map(String::as_str).collect();
         parameters.sort_unstable();
         let mut expected: Vec<&str> = inputs.to_vec();
         expected.sort_unstable();

@@ -6,7 +6,7 @@ use super::{Candidate, MoveContext};
 use crate::optimize::gold_trace::node_schema;
 use crate::optimize::settings::Move;
 use crate::plan::from_source::DEFAULT_CONSENSUS_TEMPERATURE;
-use crate::plan::lock_file::LockedConsensus;
+use crate::plan::lock_file::{LockedConsensus, PlanNodeKind};
 
 const SAMPLE_COUNTS: [u32; 2] = [3, 5];
 
@@ -19,7 +19,7 @@ pub async fn wrap(context: &MoveContext<'_>, score_before: usize) -> Option<Cand
     let mut best: Option<Candidate> = None;
     for samples in SAMPLE_COUNTS {
         let mut candidate = node.clone();
-        candidate.kind = "consensus".into();
+        candidate.kind = PlanNodeKind::Consensus;
         candidate.consensus = Some(LockedConsensus {
             samples,
             vote: if numeric { "median" } else { "majority" }.into(),

@@ -11,8 +11,12 @@
 //!   chosen from the measured agreement.
 //! - `topology`: insert an extraction node before a code node that must read
 //!   numbers out of text.
+//! - `keyword_classifier` (an offload): a node choosing among closed classes
+//!   becomes code over a vocabulary the teacher lists per class.
 
 pub mod consensus;
+pub mod field_extraction;
+pub mod keyword_classifier;
 pub mod offload;
 pub mod prompt_rewrite;
 pub mod topology;
@@ -21,11 +25,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
+use super::critique_history::{Attempt, AttemptVerdict};
 use super::events::{BuildEvent, EventSink};
 use super::settings::Move;
 use super::teacher::Teacher;
 use super::trial::NodeTrial;
-use crate::plan::lock_file::{LockedNode, LockedProvenance, LockedWorkflow};
+use crate::plan::lock_file::{LockedNode, LockedProvenance, LockedWorkflow, PlanNodeKind};
 use crate::plan::template::{parse_template_text, TemplateSegment};
 
 /// A proposed replacement of one node: `nodes` are inserted nodes (topology) then
@@ -82,18 +87,48 @@ pub struct MoveContext<'a> {
     pub events: &'a EventSink,
     /// The workflow output this node produces, if it is bound to one.
     pub output_name: Option<String>,
+    /// What earlier steps tried on this node and how each fared (oldest first).
+    pub history: &'a [Attempt],
+    /// The failure localisation's diagnosis of this node, when it named it.
+    pub diagnosis: Option<&'a str>,
+    /// Where the moves record what they try now (read back by the descent).
+    pub attempts: &'a std::sync::Mutex<Vec<Attempt>>,
 }
 
 impl MoveContext<'_> {
+    /// Records a search that found no candidate (no hypothesis is added: the
+    /// search counted its own), for the build's diagnosis.
+    pub fn found_nothing(&self, the_move: Move, detail: impl Into<String>) {
+        let attempt = Attempt { step: self.step, the_move, critique: String::new(), artefact: detail.into(), score: 0, total: self.trial.total(), verdict: AttemptVerdict::Measured };
+        self.attempts.lock().expect("never poisoned").push(attempt);
+    }
+
+    /// Records a proposal for the history the next proposals read.
+    pub fn record_attempt(&self, the_move: Move, critique: &str, artefact: &str, score: usize, score_before: usize) {
+        let verdict = if score > score_before { AttemptVerdict::Scored } else { AttemptVerdict::NotBetter };
+        let attempt = Attempt { step: self.step, the_move, critique: critique.to_string(), artefact: artefact.to_string(), score, total: self.trial.total(), verdict };
+        self.attempts.lock().expect("never poisoned").push(attempt);
+    }
+
     /// Records that a candidate was evaluated, and reports it.
     pub fn tried(&self, the_move: Move, detail: impl Into<String>, score: usize) {
         self.hypotheses.fetch_add(1, Ordering::Relaxed);
+        let detail = detail.into();
+        self.attempts.lock().expect("never poisoned").push(Attempt {
+            step: self.step,
+            the_move,
+            critique: String::new(),
+            artefact: detail.clone(),
+            score,
+            total: self.trial.total(),
+            verdict: AttemptVerdict::Measured,
+        });
         (self.events)(&BuildEvent::MoveTried {
             workflow: self.workflow.name.clone(),
             node: self.node.name.clone(),
             step: self.step,
             move_name: the_move.name().to_string(),
-            detail: detail.into(),
+            detail,
             gold_passed: score,
             gold_total: self.trial.total(),
         });
@@ -105,8 +140,7 @@ impl MoveContext<'_> {
             step: Some(self.step),
             critique: Some(critique.trim().to_string()),
             node_score: Some(format!("{score_before}/{total} → {score_after}/{total} training examples match the gold output", total = self.trial.total())),
-            inserted_for: None,
-            build_key: None,
+            ..Default::default()
         }
     }
 }
@@ -153,7 +187,7 @@ pub fn code_arguments(node: &LockedNode) -> Vec<(String, String)> {
 /// `node` turned into a code node running `source` with `arguments`.
 pub fn as_code_node(node: &LockedNode, source: String, arguments: &[(String, String)]) -> LockedNode {
     let mut code_node = node.clone();
-    code_node.kind = "code".into();
+    code_node.kind = PlanNodeKind::Code;
     code_node.code = Some(source);
     code_node.code_inputs = arguments.iter().cloned().collect();
     code_node.model = None;
@@ -177,7 +211,7 @@ mod tests {
     fn candidate(kind: &str, score: usize, partial: f64) -> Candidate {
         let node = LockedNode {
             name: "n".into(),
-            kind: kind.into(),
+            kind: PlanNodeKind::from_written(kind).unwrap(),
             fingerprint: String::new(),
             reads: Vec::new(),
             model: None,

@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use super::{as_code_node, code_arguments, reference_value, Candidate, MoveContext};
 use crate::optimize::capabilities::numbers_in_node_source;
+use crate::optimize::implied_constants::implied_constants;
+use crate::optimize::role_readers::{role_formula_source, role_leaves};
 use crate::optimize::gold_trace::{node_schema, pretty};
 use crate::optimize::settings::Move;
 use crate::optimize::teacher::{assistant, code_block_in, render_prompt, user, TeacherError, CODE_FEEDBACK_PROMPT, WRITE_CODE_PROMPT};
@@ -60,17 +62,26 @@ pub async fn formula(context: &MoveContext<'_>, score_before: usize) -> Option<C
             .collect::<Option<Vec<_>>>()?;
         Some((argument.clone(), reference.clone(), inputs))
     })?;
-    let search = crate::optimize::formula_search::search(&inputs, &gold, &argument);
+    let constants = text_constants(context);
+    let search = crate::optimize::formula_search::search(&inputs, &gold, &argument, &constants);
     // Every expression considered is a hypothesis the data chose among, found or
     // not (the candidate below counts one more when it is tried).
     context.hypotheses.fetch_add(search.considered.saturating_sub(u64::from(search.found.is_some())), std::sync::atomic::Ordering::Relaxed);
     let Some(found) = search.found else {
-        (context.events)(&crate::optimize::events::BuildEvent::Note {
-            workflow: context.workflow.name.clone(),
-            message: format!("formula search on `{}`: no expression of up to four leaves fits ({} considered)", context.node.name, search.considered),
-        });
+        let message = format!("formula search: no expression of up to four leaves fits ({} considered)", search.considered);
+        context.found_nothing(Move::Offload, message.clone());
+        (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("`{}`: {message}", context.node.name) });
         return None;
     };
+    let leave_one_out = leave_one_out(context, |others| {
+        let (fit_inputs, fit_gold) = (pick(&inputs, &others), pick(&gold, &others));
+        let (argument, reference, constants) = (argument.clone(), reference.clone(), constants.clone());
+        async move {
+            let found = crate::optimize::formula_search::search(&fit_inputs, &fit_gold, &argument, &constants).found?;
+            Some(as_code_node(context.node, format!("def run({argument}):\n    return {}\n", found.expression), &[(argument.clone(), reference.clone())]))
+        }
+    })
+    .await;
     let source = format!("def run({argument}):\n    return {}\n", found.expression);
     let mut node = as_code_node(context.node, source, &[(argument.clone(), reference.clone())]);
     node.reads = vec![reference.split('.').next().unwrap_or(&reference).to_string()];
@@ -85,6 +96,122 @@ pub async fn formula(context: &MoveContext<'_>, score_before: usize) -> Option<C
             found.expression
         );
         node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
+        node.provenance.leave_one_out = Some(leave_one_out);
+        Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial: context.trial.partial(&outputs) }
+    })
+}
+
+/// Leave-one-out of a fitted formula: for each training example in turn, the
+/// search is refitted on the others and its code (from `code_for`) run on the one
+/// left out, in the sandbox, as the plan would run it.
+async fn leave_one_out<F, Fut>(context: &MoveContext<'_>, refit: F) -> String
+where
+    F: Fn(Vec<usize>) -> Fut,
+    Fut: std::future::Future<Output = Option<crate::plan::lock_file::LockedNode>>,
+{
+    let examples = context.trial.environments.len();
+    if examples < 2 {
+        return "not defined with one training example".into();
+    }
+    let mut right = 0;
+    for left_out in 0..examples {
+        let others: Vec<usize> = (0..examples).filter(|index| *index != left_out).collect();
+        let Some(node) = refit(others).await else { continue };
+        let (output, _) = context.trial.executor.run_node_alone(node, context.trial.environments[left_out].clone()).await;
+        if context.trial.passes(left_out, &output) {
+            right += 1;
+        }
+    }
+    format!("{right}/{examples} left-out examples right (refitted on the others each time)")
+}
+
+fn pick<T: Clone>(items: &[T], indices: &[usize]) -> Vec<T> {
+    indices.iter().map(|index| items[*index].clone()).collect()
+}
+
+/// The constants the training texts imply ("twice", "a dozen", "per cent"): every
+/// text the node's examples carry (workflow inputs and upstream outputs).
+fn text_constants(context: &MoveContext<'_>) -> Vec<f64> {
+    let texts: Vec<&str> = context.trial.environments.iter().flat_map(|environment| environment.values().filter_map(Value::as_str)).collect();
+    implied_constants(&texts)
+}
+
+/// The text the node's quantities are written in, on every training example: the
+/// first of the node's arguments that is text on all of them, else the first
+/// workflow input that is. Returns (argument name, reference, the texts).
+fn source_text(context: &MoveContext<'_>) -> Option<(String, String, Vec<String>)> {
+    let texts_of = |reference: &str| -> Option<Vec<String>> {
+        context.trial.environments.iter().map(|environment| match reference_value(environment, reference) {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        }).collect()
+    };
+    for (argument, reference) in code_arguments(context.node) {
+        if let Some(texts) = texts_of(&reference) {
+            return Some((argument, reference, texts));
+        }
+    }
+    context.workflow.inputs.iter().find_map(|port| Some((port.name.clone(), port.name.clone(), texts_of(&port.name)?)))
+}
+
+/// Formula search over the *roles* of the quantities (`role_readers`): each leaf
+/// is the number next to a word every training text contains, so the formula
+/// holds however a phrasing orders the numbers. No teacher call.
+pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Option<Candidate> {
+    let gold: Vec<f64> = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>()?;
+    let (argument, reference, texts) = source_text(context)?;
+    let roles = match role_leaves(&context.trial.executor.sandbox, &texts).await {
+        Ok(roles) => roles,
+        Err(message) => {
+            (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("role readers on `{}`: {message}", context.node.name) });
+            return None;
+        }
+    };
+    if roles.leaves.is_empty() {
+        return None;
+    }
+    let constants = text_constants(context);
+    let search = crate::optimize::formula_search::search_leaves(roles.leaves.clone(), &constants, &gold);
+    // Every reader and every expression is a hypothesis the data chose among.
+    context.hypotheses.fetch_add(roles.considered + search.considered.saturating_sub(u64::from(search.found.is_some())), std::sync::atomic::Ordering::Relaxed);
+    let Some(found) = search.found else {
+        let message = format!("role formula: no expression over {} roles fits ({} considered)", roles.leaves.len(), search.considered);
+        context.found_nothing(Move::Offload, message.clone());
+        (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("`{}`: {message}", context.node.name) });
+        return None;
+    };
+    let leave_one_out = leave_one_out(context, |others| {
+        let (fit_texts, fit_gold) = (pick(&texts, &others), pick(&gold, &others));
+        let (argument, reference, constants) = (argument.clone(), reference.clone(), constants.clone());
+        async move {
+            let roles = role_leaves(&context.trial.executor.sandbox, &fit_texts).await.ok()?;
+            let found = crate::optimize::formula_search::search_leaves(roles.leaves, &constants, &fit_gold).found?;
+            Some(as_code_node(context.node, role_formula_source(&argument, &roles.readers, &found.expression), &[(argument.clone(), reference.clone())]))
+        }
+    })
+    .await;
+    let source = role_formula_source(&argument, &roles.readers, &found.expression);
+    let mut node = as_code_node(context.node, source, &[(argument.clone(), reference.clone())]);
+    node.reads = vec![reference.split('.').next().unwrap_or(&reference).to_string()];
+    let outputs = context.trial.outputs_of(std::slice::from_ref(&node)).await;
+    let score = context.trial.score(&outputs);
+    context.tried(Move::Offload, format!("role formula: `{}` over roles read by their words ({} expressions considered)", found.expression, found.considered), score);
+    (score > score_before).then(|| {
+        let used: Vec<String> = roles
+            .readers
+            .iter()
+            .filter(|reader| found.expression.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|word| word == reader.variable()))
+            .map(|reader| format!("`{}` = the number {} \"{}\"", reader.variable(), if reader.relation == "nearest" { "nearest to" } else { reader.relation.as_str() }, reader.anchor))
+            .collect();
+        let critique = format!(
+            "The quantities of `{reference}` are not in the same order in every training text, so the output is computed from their roles: {}; the smallest formula over them that gives all {} training outputs is `{}` (search among {} expressions).",
+            used.join(", "),
+            context.trial.total(),
+            found.expression,
+            found.considered
+        );
+        node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
+        node.provenance.leave_one_out = Some(leave_one_out);
         Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial: context.trial.partial(&outputs) }
     })
 }
@@ -123,6 +250,10 @@ pub async fn teacher_code(
         let prompt = code_prompt(context, arguments, &environments);
         let sample = context.round * CHAINS + chain;
         let mut messages = vec![user(prompt)];
+        // A feedback round that does not improve on the chain's best abandons the
+        // chain: the teacher is not converging, and more rounds cost calls that
+        // cannot beat what the build has (fail fast).
+        let mut chain_best: Option<usize> = None;
         for round in 0..ROUNDS_PER_CHAIN {
             let reply = context.teacher.ask(&format!("offload `{}`", context.node.name), messages.clone(), OutputConstraint::None, sample).await?;
             messages.push(assistant(reply.clone()));
@@ -153,6 +284,10 @@ pub async fn teacher_code(
             if score == total {
                 return Ok(best);
             }
+            if chain_best.is_some_and(|chain_best| score <= chain_best) {
+                break;
+            }
+            chain_best = Some(chain_best.map_or(score, |chain_best| chain_best.max(score)));
             let results = feedback(context, arguments, &environments, &outputs);
             messages.push(user(render_prompt(CODE_FEEDBACK_PROMPT, &[("results", &results)])));
         }

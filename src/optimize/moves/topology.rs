@@ -38,7 +38,7 @@ pub async fn insert_extraction(context: &MoveContext<'_>, score_before: usize) -
     let root = text_reference.split('.').next().unwrap_or(&text_reference).to_string();
     let inserted = LockedNode {
         name: name.clone(),
-        kind: "code".into(),
+        kind: crate::plan::lock_file::PlanNodeKind::Code,
         fingerprint: String::new(),
         reads: vec![root],
         model: None,
@@ -56,7 +56,7 @@ pub async fn insert_extraction(context: &MoveContext<'_>, score_before: usize) -
             critique: Some(format!("Inserted before `{}` so that its code receives the numbers of `{text_reference}` in order instead of parsing text.", node.name)),
             node_score: None,
             inserted_for: Some(node.name.clone()),
-            build_key: None,
+            ..Default::default()
         },
     };
     let mut argument_name = "numbers".to_string();

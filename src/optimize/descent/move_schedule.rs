@@ -1,0 +1,193 @@
+//! Which moves a node's descent tries, in which order, and when it stops searching.
+
+use super::*;
+
+
+/// What the search half of a descent found, and what it tried on the way.
+pub(super) struct Search {
+    pub(super) outcome: SearchOutcome,
+    pub(super) attempts: Vec<Attempt>,
+}
+
+pub(super) enum SearchOutcome {
+    /// The node already matches its gold outputs (or has none): nothing to do.
+    Matches { before: usize, total: usize },
+    NothingBetter { before: usize, total: usize },
+    Found(Candidate),
+}
+
+impl Engine {
+    /// One descent of `name`: true when a change was kept.
+    pub(super) async fn descend(&mut self, name: &str, round: u32) -> Result<bool, TeacherError> {
+        self.ensure_gold().await?;
+        let teacher = self.teacher().await?;
+        self.step += 1;
+        let step = self.step;
+        let found = self.search_node(name, round, step, &teacher).await?;
+        self.apply(name, step, found).await
+    }
+
+    /// Descends several nodes that do not depend on each other: their searches run
+    /// at the same time (each against the current plan), then each change is
+    /// validated and kept or reverted in turn.
+    pub(super) async fn descend_independent(&mut self, names: &[String]) -> Result<(), TeacherError> {
+        self.ensure_gold().await?;
+        let teacher = self.teacher().await?;
+        let first_step = self.step + 1;
+        self.step += names.len() as u32;
+        let searches = names.iter().enumerate().map(|(index, name)| self.search_node(name, 0, first_step + index as u32, &teacher));
+        let results = futures::future::join_all(searches).await;
+        for ((index, name), found) in names.iter().enumerate().zip(results) {
+            self.apply(name, first_step + index as u32, found?).await?;
+        }
+        Ok(())
+    }
+
+    /// The search half of a descent: reads the plan, changes nothing.
+    pub(super) async fn search_node(&self, name: &str, round: u32, step: u32, teacher: &Teacher) -> Result<Search, TeacherError> {
+        let node = self.plan.nodes.iter().find(|node| node.name == name).expect("descended nodes are in the plan").clone();
+        let gold: Vec<Option<Value>> = self.gold.as_ref().expect("gold").iter().map(|values| values.get(name).cloned()).collect();
+        let trial = NodeTrial { executor: self.executor(&self.plan), environments: self.environments(name), gold, covering: self.output_name(name).is_none() };
+        let outputs_before = trial.outputs_of(std::slice::from_ref(&node)).await;
+        let before = trial.score(&outputs_before);
+        let total = trial.total();
+        (self.services.events)(&BuildEvent::NodeStarted { workflow: self.workflow_name(), node: name.to_string(), step, gold_passed: before, gold_total: total });
+        if total == 0 || (before == total && round == 0) {
+            return Ok(Search { outcome: SearchOutcome::Matches { before, total }, attempts: Vec::new() });
+        }
+        let attempts = std::sync::Mutex::new(Vec::new());
+        let context = MoveContext {
+            workflow: &self.plan,
+            node: &node,
+            trial: &trial,
+            teacher,
+            round,
+            step,
+            hypotheses: &self.hypotheses,
+            events: &self.services.events,
+            output_name: self.output_name(name),
+            history: self.history.get(name).map(Vec::as_slice).unwrap_or(&[]),
+            diagnosis: self.diagnoses.get(name).map(String::as_str),
+            attempts: &attempts,
+        };
+        let outcome = match search_moves(&context, &self.request.settings.moves, before, &outputs_before).await? {
+            Some(candidate) => SearchOutcome::Found(candidate),
+            None => SearchOutcome::NothingBetter { before, total },
+        };
+        Ok(Search { outcome, attempts: attempts.into_inner().expect("never poisoned") })
+    }
+
+}
+
+
+/// The moves for one node, cheapest first; stops at the first candidate that
+/// matches gold everywhere, else returns the best that beats the node.
+pub(super) async fn search_moves(context: &MoveContext<'_>, allowed: &std::collections::BTreeSet<Move>, before: usize, outputs_before: &[Result<Value, String>]) -> Result<Option<Candidate>, TeacherError> {
+    let total = context.trial.total();
+    let mut best: Option<Candidate> = None;
+    let partial_before = context.trial.partial(outputs_before);
+    let node_calls_a_model = context.node.kind != "code";
+    let better = |candidate: &Option<Candidate>, best: &Option<Candidate>| -> bool {
+        let (score, partial, calls_a_model) = best.as_ref().map_or((before, partial_before, node_calls_a_model), |best| (best.score, best.partial, !best.is_deterministic()));
+        candidate.as_ref().is_some_and(|candidate| candidate.beats(score, partial, calls_a_model))
+    };
+    // An intermediate node's gold values are the teacher's guess (a prior), an
+    // output node's are the training targets. On a first descent, any improvement
+    // of an intermediate node is enough: the nodes downstream are fitted to what
+    // it really produces, and end-to-end validation has the last word. Searching
+    // on for a perfect match to a guess spends the teacher on its own mistakes.
+    let settle_for_improvement = context.round == 0 && context.output_name.is_none();
+    let done = |best: &Option<Candidate>| best.as_ref().is_some_and(|best| best.score == total || settle_for_improvement);
+    let is_llm = context.node.kind != "code";
+    // In order of cost: free deterministic moves (a capability, a formula over
+    // positions, a formula over roles), then one teacher call scored without the
+    // student (a class vocabulary), one teacher call scored with the student (a
+    // prompt), teacher code with execution feedback (up to six calls), the same
+    // after inserting a reader (topology), and last consensus, which multiplies
+    // the student's cost at run time.
+    if allowed.contains(&Move::Offload) && context.node.kind != "code" {
+        let candidate = moves::offload::capability(context, before, partial_before).await;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
+    if allowed.contains(&Move::Offload) && context.node.kind != "code" {
+        let candidate = moves::field_extraction::read_fields(context, before, partial_before).await;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
+    if allowed.contains(&Move::Offload) {
+        let candidate = moves::offload::formula(context, before).await;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
+    // Quantities by role when positions do not say which is which (the
+    // phrasings order them differently): still free, still exact.
+    if allowed.contains(&Move::Offload) {
+        let candidate = moves::offload::role_formula(context, before).await;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
+    // A closed choice (an enum) the student makes at chance: a vocabulary the
+    // teacher lists per class, counted by code. Cheaper than a rewrite (no student
+    // calls to score it), and without variance.
+    if allowed.contains(&Move::Offload) && is_llm {
+        let candidate = moves::keyword_classifier::keyword_classifier(context, before).await?;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
+    if allowed.contains(&Move::Prompt) && is_llm {
+        let candidate = moves::prompt_rewrite::rewrite(context, before, outputs_before).await?;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
+    if allowed.contains(&Move::Offload) {
+        let arguments = moves::code_arguments(context.node);
+        let candidate = moves::offload::teacher_code(context, before, &arguments, &[]).await?;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
+    if allowed.contains(&Move::Topology) {
+        let candidate = moves::topology::insert_extraction(context, before).await?;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
+    if allowed.contains(&Move::Consensus) && is_llm {
+        let candidate = moves::consensus::wrap(context, before).await;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    Ok(best)
+}

@@ -1,0 +1,390 @@
+//! Field readers: deterministic readers of ids, dates and amounts in free text,
+//! each normalised (`#A-77812` → `A-77812`, `the 3rd of March` → `2026-03-03`,
+//! `$129.50` → 129.5), for extraction nodes whose output is an object of such
+//! fields.
+//!
+//! Why: copying a seven-character id or rewriting a date is where the 135M student
+//! fails (it copied the example id of its own prompt into every ticket), and a
+//! 1.5B teacher writing a date parser from three examples, without regular
+//! expressions, rarely gets one right. These readers are general-purpose (they
+//! know calendar formats, not any task), and which one fills which field — the
+//! first id or the one after "order", day-first or month-first dates, the number
+//! after `$` or nearest "total" — is searched on the training examples like a
+//! formula, and checked leave-one-out.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::sandbox::Sandbox;
+
+/// Starlark, appended to `role_readers::ROLE_READERS_SOURCE` (it uses `_tokens`
+/// and `read_number`): `id_at`, `id_after`, `date_at` and `field_table`.
+pub const FIELD_READERS_SOURCE: &str = r##"
+_MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3,
+    "april": 4, "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7,
+    "august": 8, "aug": 8, "september": 9, "sep": 9, "sept": 9, "october": 10,
+    "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+_EDGE = "\"'()[]{}<>,.;:!?"
+
+def _raw_words(text):
+    words = []
+    for word in text.split():
+        word = word.strip(_EDGE)
+        if word != "":
+            words.append(word)
+    return words
+
+def _is_id(word):
+    core = word.lstrip("#")
+    if len(core) < 4:
+        return False
+    digits = 0
+    letters = 0
+    for c in core.elems():
+        if c.isdigit():
+            digits += 1
+        elif c.isalpha():
+            letters += 1
+        elif c != "-" and c != "_" and c != "/":
+            return False
+    if digits == 0:
+        return False
+    if letters == 0 and "-" not in core and len(core) < 5:
+        return False
+    if _date_of(core, 2000, "dmy") != None:
+        return False
+    return True
+
+def _ids(text):
+    return [word.lstrip("#") for word in _raw_words(text) if _is_id(word)]
+
+def id_at(text, index):
+    found = _ids(text)
+    if len(found) == 0 or index >= len(found) or index < -len(found):
+        fail("no id number %d in: %s" % (index, text[:200]))
+    return found[index]
+
+def id_after(text, anchor):
+    words = _raw_words(text)
+    seen = False
+    for word in words:
+        if seen and _is_id(word):
+            return word.lstrip("#")
+        if _stem(word.lower()) == anchor:
+            seen = True
+    fail("no id after \"%s\" in: %s" % (anchor, text[:200]))
+
+def _two(n):
+    return ("0" + str(n)) if n < 10 else str(n)
+
+def _iso(year, month, day):
+    if month < 1 or month > 12 or day < 1 or day > 31:
+        return None
+    return "%d-%s-%s" % (year, _two(month), _two(day))
+
+def _day_number(word):
+    w = word.lower()
+    for suffix in ["st", "nd", "rd", "th"]:
+        if w.endswith(suffix) and w[:-2].isdigit():
+            w = w[:-2]
+    if w.isdigit() and len(w) <= 2:
+        return int(w)
+    return None
+
+def _date_of(word, default_year, order):
+    # One word: 2026-03-03, 03/03/2026, 3/3, 3.3.2026.
+    for separator in ["-", "/", "."]:
+        parts = word.split(separator)
+        if len(parts) < 2 or len(parts) > 3:
+            continue
+        if not all([p.isdigit() for p in parts]):
+            continue
+        if len(parts) == 3 and len(parts[0]) == 4:
+            return _iso(int(parts[0]), int(parts[1]), int(parts[2]))
+        if len(parts[0]) > 2 or len(parts[1]) > 2:
+            return None
+        year = default_year
+        if len(parts) == 3:
+            year = int(parts[2])
+            if len(parts[2]) == 2:
+                year += 2000
+            elif len(parts[2]) != 4:
+                return None
+        if order == "mdy":
+            return _iso(year, int(parts[0]), int(parts[1]))
+        return _iso(year, int(parts[1]), int(parts[0]))
+    return None
+
+def _dates(text, default_year, order):
+    words = _raw_words(text)
+    found = []
+    i = 0
+    n = len(words)
+    for _ in range(n):
+        if i >= n:
+            break
+        word = words[i]
+        lower = word.lower()
+        single = _date_of(word, default_year, order)
+        if single != None:
+            found.append(single)
+            i += 1
+            continue
+        # "March 3[rd][,] [2026]"
+        if lower in _MONTHS and i + 1 < n and _day_number(words[i + 1]) != None:
+            year = default_year
+            used = 2
+            if i + 2 < n and words[i + 2].isdigit() and len(words[i + 2]) == 4:
+                year = int(words[i + 2])
+                used = 3
+            date = _iso(year, _MONTHS[lower], _day_number(words[i + 1]))
+            if date != None:
+                found.append(date)
+                i += used
+                continue
+        # "3[rd] [of] March [2026]"
+        day = _day_number(word)
+        if day != None:
+            j = i + 1
+            if j < n and words[j].lower() == "of":
+                j += 1
+            if j < n and words[j].lower() in _MONTHS:
+                year = default_year
+                used = j + 1 - i
+                if j + 1 < n and words[j + 1].isdigit() and len(words[j + 1]) == 4:
+                    year = int(words[j + 1])
+                    used += 1
+                date = _iso(year, _MONTHS[words[j].lower()], day)
+                if date != None:
+                    found.append(date)
+                    i += used
+                    continue
+        i += 1
+    return found
+
+def date_at(text, index, default_year, order):
+    found = _dates(text, default_year, order)
+    if len(found) == 0 or index >= len(found) or index < -len(found):
+        fail("no date number %d in: %s" % (index, text[:200]))
+    return found[index]
+
+def field_table(text, anchors, default_year):
+    table = {}
+    ids = _ids(text)
+    if len(ids) > 0:
+        table["id_at 0"] = ids[0]
+        table["id_at -1"] = ids[-1]
+    words = _raw_words(text)
+    lowered = [_stem(w.lower()) for w in words]
+    for anchor in anchors:
+        if anchor not in lowered:
+            continue
+        start = lowered.index(anchor)
+        for word in words[start + 1:]:
+            if _is_id(word):
+                table["id_after " + anchor] = word.lstrip("#")
+                break
+    for order in ["dmy", "mdy"]:
+        dates = _dates(text, default_year, order)
+        if len(dates) > 0:
+            table["date_at 0 " + order] = dates[0]
+            table["date_at -1 " + order] = dates[-1]
+    return table
+"##;
+
+/// A reader of one field, as found on the training examples.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldReader {
+    /// The `index`-th id-like word (0 the first, -1 the last).
+    IdAt(i64),
+    /// The first id-like word after the word `anchor`.
+    IdAfter(String),
+    /// The `index`-th date, normalised to ISO; `order` is `dmy` or `mdy` for
+    /// numeric dates; `default_year` for dates written without one.
+    DateAt { index: i64, order: String, default_year: i64 },
+    /// A number read by its anchor (see `role_readers`).
+    Number(super::role_readers::RoleReader),
+}
+
+impl FieldReader {
+    pub fn call(&self, text_argument: &str) -> String {
+        match self {
+            FieldReader::IdAt(index) => format!("id_at({text_argument}, {index})"),
+            FieldReader::IdAfter(anchor) => format!("id_after({text_argument}, {})", json!(anchor)),
+            FieldReader::DateAt { index, order, default_year } => format!("date_at({text_argument}, {index}, {default_year}, {})", json!(order)),
+            FieldReader::Number(reader) => reader.call(text_argument),
+        }
+    }
+
+    /// Fewer choices fitted to the data first: the description-length order used
+    /// to prefer one reader over another that fits as well.
+    fn complexity(&self) -> u32 {
+        match self {
+            FieldReader::IdAt(0) => 0,
+            FieldReader::IdAt(_) => 1,
+            FieldReader::DateAt { index: 0, .. } => 1,
+            FieldReader::DateAt { .. } => 2,
+            FieldReader::IdAfter(_) => 2,
+            FieldReader::Number(reader) if reader.relation == "nearest" => 2,
+            FieldReader::Number(_) => 3,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            FieldReader::IdAt(0) => "the first id-like word".into(),
+            FieldReader::IdAt(-1) => "the last id-like word".into(),
+            FieldReader::IdAt(index) => format!("id-like word {index}"),
+            FieldReader::IdAfter(anchor) => format!("the first id-like word after \"{anchor}\""),
+            FieldReader::DateAt { index, order, default_year } => {
+                format!("the {} date ({order} for numeric dates, year {default_year} when none is written), as YYYY-MM-DD", if *index == 0 { "first" } else { "last" })
+            }
+            FieldReader::Number(reader) => format!("the number {} \"{}\"", if reader.relation == "nearest" { "nearest to" } else { reader.relation.as_str() }, reader.anchor),
+        }
+    }
+}
+
+/// A reader per field, and what the search measured.
+pub struct FieldPlan {
+    pub readers: Vec<(String, FieldReader)>,
+    /// Readers held against the data (hypotheses).
+    pub considered: u64,
+}
+
+/// Per field of `gold` (objects, one per training text), the simplest reader that
+/// gives the gold value on every text; `None` if some field has none.
+pub async fn field_plan(sandbox: &Sandbox, texts: &[String], gold: &[Map<String, Value>], fields: &[String]) -> Result<Option<FieldPlan>, String> {
+    let default_year = most_common_gold_year(gold).unwrap_or(2000);
+    let anchors = common_anchors(sandbox, texts).await?;
+    let mut tables = Vec::new();
+    for text in texts {
+        let arguments: Map<String, Value> = json!({"text": text, "anchors": anchors, "default_year": default_year}).as_object().cloned().unwrap_or_default();
+        let table = sandbox.call(&full_source(), "field_table", arguments).await.map_err(|error| format!("the field readers failed: {error}"))?;
+        let mut table = table.as_object().cloned().unwrap_or_default();
+        let arguments: Map<String, Value> = json!({"text": text, "anchors": anchors}).as_object().cloned().unwrap_or_default();
+        let numbers = sandbox.call(&super::role_readers::ROLE_READERS_SOURCE, "reader_table", arguments).await.map_err(|error| format!("the role readers failed: {error}"))?;
+        for (key, found) in numbers.as_object().cloned().unwrap_or_default() {
+            if let Some(value) = found.as_array().and_then(|pair| pair.first()).cloned() {
+                table.insert(format!("number {key}"), value);
+            }
+        }
+        tables.push(table);
+    }
+    let mut considered = 0u64;
+    let mut readers = Vec::new();
+    for field in fields {
+        let mut candidates: BTreeMap<String, FieldReader> = BTreeMap::new();
+        for table in &tables {
+            for key in table.keys() {
+                if let Some(reader) = reader_of(key, default_year) {
+                    candidates.entry(key.clone()).or_insert(reader);
+                }
+            }
+        }
+        let mut fitting: Vec<FieldReader> = Vec::new();
+        for (key, reader) in candidates {
+            considered += 1;
+            let fits = tables.iter().zip(gold).all(|(table, gold)| match (table.get(&key), gold.get(field)) {
+                (Some(found), Some(expected)) => field_values_match(found, expected),
+                _ => false,
+            });
+            if fits {
+                fitting.push(reader);
+            }
+        }
+        let Some(best) = fitting.into_iter().min_by_key(FieldReader::complexity) else { return Ok(None) };
+        readers.push((field.clone(), best));
+    }
+    Ok(Some(FieldPlan { readers, considered }))
+}
+
+/// The code of a node returning the object of `readers` read from `text_argument`.
+pub fn field_plan_source(text_argument: &str, readers: &[(String, FieldReader)]) -> String {
+    let fields: Vec<String> = readers.iter().map(|(field, reader)| format!("        {}: {},", json!(field), reader.call(text_argument))).collect();
+    format!("{}\ndef run({text_argument}):\n    return {{\n{}\n    }}\n", full_source(), fields.join("\n"))
+}
+
+pub fn describe_plan(readers: &[(String, FieldReader)]) -> String {
+    readers.iter().map(|(field, reader)| format!("`{field}` = {}", reader.describe())).collect::<Vec<_>>().join("; ")
+}
+
+fn full_source() -> String {
+    format!("{}{FIELD_READERS_SOURCE}", super::role_readers::ROLE_READERS_SOURCE.as_str())
+}
+
+fn reader_of(key: &str, default_year: i64) -> Option<FieldReader> {
+    let parts: Vec<&str> = key.split(' ').collect();
+    match parts.as_slice() {
+        ["id_at", index] => Some(FieldReader::IdAt(index.parse().ok()?)),
+        ["id_after", anchor] => Some(FieldReader::IdAfter(anchor.to_string())),
+        ["date_at", index, order] => Some(FieldReader::DateAt { index: index.parse().ok()?, order: order.to_string(), default_year }),
+        ["number", anchor, relation] => Some(FieldReader::Number(super::role_readers::RoleReader { anchor: anchor.to_string(), relation: relation.to_string() })),
+        _ => None,
+    }
+}
+
+/// Text compared trimmed and case-sensitively (an id's case is part of it);
+/// numbers to 1e-9 relative; a number and its digits as text are equal (`"55812"`).
+fn field_values_match(found: &Value, expected: &Value) -> bool {
+    match (found, expected) {
+        (Value::String(found), Value::String(expected)) => found.trim() == expected.trim(),
+        (Value::Number(found), Value::Number(expected)) => {
+            let (found, expected) = (found.as_f64().unwrap_or(f64::NAN), expected.as_f64().unwrap_or(f64::NAN));
+            (found - expected).abs() <= 1e-9 * expected.abs().max(1.0)
+        }
+        _ => false,
+    }
+}
+
+fn most_common_gold_year(gold: &[Map<String, Value>]) -> Option<i64> {
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+    for object in gold {
+        for value in object.values() {
+            if let Some(text) = value.as_str() {
+                let bytes = text.as_bytes();
+                if text.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' {
+                    if let Ok(year) = text[..4].parse::<i64>() {
+                        *counts.entry(year).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    counts.into_iter().max_by_key(|(year, count)| (*count, -year)).map(|(year, _)| year)
+}
+
+/// Words every text contains, as anchors for `id_after` and number readers.
+async fn common_anchors(sandbox: &Sandbox, texts: &[String]) -> Result<Vec<String>, String> {
+    let mut common: Option<std::collections::BTreeSet<String>> = None;
+    for text in texts {
+        let arguments: Map<String, Value> = json!({ "text": text }).as_object().cloned().unwrap_or_default();
+        let words = sandbox.call(&super::role_readers::ROLE_READERS_SOURCE, "anchor_words", arguments).await.map_err(|error| format!("the role readers failed: {error}"))?;
+        let words: std::collections::BTreeSet<String> = words.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+        common = Some(match common {
+            None => words,
+            Some(common) => common.intersection(&words).cloned().collect(),
+        });
+    }
+    Ok(common.unwrap_or_default().into_iter().take(40).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_are_parsed_back_from_their_table_keys() {
+        assert_eq!(reader_of("id_at -1", 2026), Some(FieldReader::IdAt(-1)));
+        assert_eq!(reader_of("date_at 0 mdy", 2026), Some(FieldReader::DateAt { index: 0, order: "mdy".into(), default_year: 2026 }));
+        assert_eq!(FieldReader::IdAfter("order".into()).call("message"), "id_after(message, \"order\")");
+    }
+
+    #[test]
+    fn the_default_year_is_the_gold_dates_year() {
+        let gold = vec![json!({"date": "2026-03-03"}).as_object().unwrap().clone(), json!({"date": "2026-11-20", "id": "A-1"}).as_object().unwrap().clone()];
+        assert_eq!(most_common_gold_year(&gold), Some(2026));
+    }
+}

@@ -1,0 +1,75 @@
+//! What a plan's node is: the lock writes it as `llm`, `code` or `consensus`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanNodeKind {
+    /// One call to the node's model.
+    Llm,
+    /// Sandboxed code, no model call.
+    Code,
+    /// `samples` calls to the node's model and a deterministic vote.
+    Consensus,
+}
+
+impl PlanNodeKind {
+    /// The kind as the source and the lock write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanNodeKind::Llm => "llm",
+            PlanNodeKind::Code => "code",
+            PlanNodeKind::Consensus => "consensus",
+        }
+    }
+
+    /// The kind of a node declared as `kind` (`llm(student)`, `code`, …).
+    pub fn from_written(kind: &str) -> Option<PlanNodeKind> {
+        match kind {
+            "llm" => Some(PlanNodeKind::Llm),
+            "code" => Some(PlanNodeKind::Code),
+            "consensus" => Some(PlanNodeKind::Consensus),
+            _ => None,
+        }
+    }
+
+    /// Whether running the node calls a model.
+    pub fn calls_a_model(self) -> bool {
+        self != PlanNodeKind::Code
+    }
+}
+
+impl fmt::Display for PlanNodeKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// Compares with the written form, so `node.kind == "code"` reads as it did.
+impl PartialEq<&str> for PlanNodeKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for PlanNodeKind {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_forms_round_trip() {
+        for kind in [PlanNodeKind::Llm, PlanNodeKind::Code, PlanNodeKind::Consensus] {
+            assert_eq!(PlanNodeKind::from_written(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{kind}\""));
+        }
+        assert_eq!(PlanNodeKind::from_written("vote"), None);
+    }
+}
