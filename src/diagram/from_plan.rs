@@ -11,8 +11,8 @@ pub fn diagram_of_locked_workflow(workflow: &LockedWorkflow) -> WorkflowDiagram 
         diagram.add_box(input_id(&port.name), DiagramNodeKind::Input, vec![format!("{}: {}", port.name, port.ty)]);
     }
     for node in &workflow.nodes {
-        let kind = DiagramNodeKind::from_node_kind(&node.kind).unwrap_or(DiagramNodeKind::Code);
-        diagram.add_box(node_id(&node.name), kind, node_lines(&node.name, &node.kind, node.model.as_deref(), &node.output_type));
+        let kind = DiagramNodeKind::from_node_kind(node.kind.as_str()).unwrap_or(DiagramNodeKind::Code);
+        diagram.add_box(node_id(&node.name), kind, node_lines(&node.name, node.kind.as_str(), node.model.as_deref(), &node.output_type));
     }
     for output in &workflow.outputs {
         diagram.add_box(output_id(&output.name), DiagramNodeKind::Output, vec![format!("{}: {}", output.name, output.ty)]);

@@ -158,7 +158,7 @@ fn node_card(page: &mut String, lock: &LockFile, node: &LockedNode) {
         page,
         "<details class=\"card node\" id=\"node-{0}\" open><summary><span class=\"k {kind_class}\">{1}{model}</span> <code class=\"name\">{0}</code> → <code>{2}</code> <span class=\"origin\">{3}</span></summary>\n",
         escape_html(&node.name),
-        escape_html(&node.kind),
+        escape_html(node.kind.as_str()),
         escape_html(&node.output_type),
         escape_html(&origin_text(node))
     );
