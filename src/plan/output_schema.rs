@@ -13,22 +13,38 @@ pub const MAXIMUM_ARRAY_ITEMS: usize = 16;
 pub fn output_schema(ty: &Type) -> Option<Value> {
     match ty {
         Type::Text | Type::Error => None,
-        other => Some(schema(other)),
+        other => Some(type_schema(other, SchemaUse::ConstrainedOutput)),
     }
 }
 
-fn schema(ty: &Type) -> Value {
+/// What a schema is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaUse {
+    /// Constrained decoding of a model's output: arrays bounded, no extra fields.
+    ConstrainedOutput,
+    /// Describing or checking an input (`flowc serve`'s `/v1/plan`): unbounded, as
+    /// the request's body limit bounds it.
+    Input,
+}
+
+pub fn type_schema(ty: &Type, usage: SchemaUse) -> Value {
+    let output = usage == SchemaUse::ConstrainedOutput;
     match ty {
         Type::Text | Type::Error => json!({ "type": "string" }),
         Type::Number => json!({ "type": "number" }),
         Type::Int => json!({ "type": "integer" }),
         Type::Bool => json!({ "type": "boolean" }),
         Type::Enum(variants) => json!({ "type": "string", "enum": variants }),
-        Type::List(element) => json!({ "type": "array", "items": schema(element), "maxItems": MAXIMUM_ARRAY_ITEMS }),
+        Type::List(element) if output => json!({ "type": "array", "items": type_schema(element, usage), "maxItems": MAXIMUM_ARRAY_ITEMS }),
+        Type::List(element) => json!({ "type": "array", "items": type_schema(element, usage) }),
         Type::Json(fields) => {
-            let properties: serde_json::Map<String, Value> = fields.iter().map(|(name, ty)| (name.clone(), schema(ty))).collect();
+            let properties: serde_json::Map<String, Value> = fields.iter().map(|(name, ty)| (name.clone(), type_schema(ty, usage))).collect();
             let required: Vec<&String> = fields.iter().map(|(name, _)| name).collect();
-            json!({ "type": "object", "properties": properties, "required": required, "additionalProperties": false })
+            if output {
+                json!({ "type": "object", "properties": properties, "required": required, "additionalProperties": false })
+            } else {
+                json!({ "type": "object", "properties": properties, "required": required })
+            }
         }
     }
 }

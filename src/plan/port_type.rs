@@ -3,7 +3,7 @@
 //! server that checks inputs against it needs the type again, its JSON schema, and
 //! a precise reason when a value does not fit.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::semantic::types::Type;
 
@@ -118,19 +118,7 @@ impl TypeReader<'_> {
 /// arrays for constrained decoding), inputs are not bounded here: the server's body
 /// limit bounds them.
 pub fn input_schema(ty: &Type) -> Value {
-    match ty {
-        Type::Text | Type::Error => json!({ "type": "string" }),
-        Type::Number => json!({ "type": "number" }),
-        Type::Int => json!({ "type": "integer" }),
-        Type::Bool => json!({ "type": "boolean" }),
-        Type::Enum(variants) => json!({ "type": "string", "enum": variants }),
-        Type::List(element) => json!({ "type": "array", "items": input_schema(element) }),
-        Type::Json(fields) => {
-            let properties: serde_json::Map<String, Value> = fields.iter().map(|(name, ty)| (name.clone(), input_schema(ty))).collect();
-            let required: Vec<&String> = fields.iter().map(|(name, _)| name).collect();
-            json!({ "type": "object", "properties": properties, "required": required })
-        }
-    }
+    super::output_schema::type_schema(ty, super::output_schema::SchemaUse::Input)
 }
 
 /// Where a value does not fit its type: the field (`question`, `order.items[2]`),
@@ -188,6 +176,7 @@ fn describe(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn every_written_type_reads_back() {
