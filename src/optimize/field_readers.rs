@@ -358,17 +358,7 @@ fn most_common_gold_year(gold: &[Map<String, Value>]) -> Option<i64> {
 
 /// Words every text contains, as anchors for `id_after` and number readers.
 async fn common_anchors(sandbox: &Sandbox, texts: &[String]) -> Result<Vec<String>, String> {
-    let mut common: Option<std::collections::BTreeSet<String>> = None;
-    for text in texts {
-        let arguments: Map<String, Value> = json!({ "text": text }).as_object().cloned().unwrap_or_default();
-        let words = sandbox.call(&super::role_readers::ROLE_READERS_SOURCE, "anchor_words", arguments).await.map_err(|error| format!("the role readers failed: {error}"))?;
-        let words: std::collections::BTreeSet<String> = words.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
-        common = Some(match common {
-            None => words,
-            Some(common) => common.intersection(&words).cloned().collect(),
-        });
-    }
-    Ok(common.unwrap_or_default().into_iter().take(40).collect())
+    Ok(super::role_readers::common_words(sandbox, texts).await?.into_iter().take(40).collect())
 }
 
 #[cfg(test)]

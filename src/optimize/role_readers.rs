@@ -138,16 +138,8 @@ pub struct RoleLeaves {
 /// Reads every anchor's numbers on `texts` (one per training example) in the
 /// sandbox and returns the distinct roles, tightest-bound first.
 pub async fn role_leaves(sandbox: &Sandbox, texts: &[String]) -> Result<RoleLeaves, String> {
-    let mut common: Option<BTreeSet<String>> = None;
-    for text in texts {
-        let words = call(sandbox, "anchor_words", json!({ "text": text })).await?;
-        let words: BTreeSet<String> = words.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
-        common = Some(match common {
-            None => words,
-            Some(common) => common.intersection(&words).cloned().collect(),
-        });
-    }
-    let anchors: Vec<String> = common.unwrap_or_default().into_iter().filter(|word| !FUNCTION_WORDS.contains(&word.as_str())).take(MAX_ANCHORS).collect();
+    let common = common_words(sandbox, texts).await?;
+    let anchors: Vec<String> = common.into_iter().filter(|word| !FUNCTION_WORDS.contains(&word.as_str())).take(MAX_ANCHORS).collect();
     let mut tables = Vec::new();
     for text in texts {
         let table = call(sandbox, "reader_table", json!({ "text": text, "anchors": anchors })).await?;
@@ -194,6 +186,20 @@ pub async fn role_leaves(sandbox: &Sandbox, texts: &[String]) -> Result<RoleLeav
         readers: chosen.into_iter().map(|(_, _, reader, _)| reader).collect(),
         considered,
     })
+}
+
+/// The words (stemmed, as the readers see them) that every one of `texts` contains.
+pub async fn common_words(sandbox: &Sandbox, texts: &[String]) -> Result<BTreeSet<String>, String> {
+    let mut common: Option<BTreeSet<String>> = None;
+    for text in texts {
+        let words = call(sandbox, "anchor_words", json!({ "text": text })).await?;
+        let words: BTreeSet<String> = words.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+        common = Some(match common {
+            None => words,
+            Some(common) => common.intersection(&words).cloned().collect(),
+        });
+    }
+    Ok(common.unwrap_or_default())
 }
 
 /// The code of a node computing `expression` over the roles of `text_argument`:
