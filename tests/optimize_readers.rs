@@ -52,7 +52,7 @@ async fn roles_give_a_formula_where_positions_give_none() {
 #[tokio::test]
 async fn a_role_missing_from_a_text_fails_the_node_with_a_message() {
     let sandbox = sandbox();
-    let source = role_formula_source("question", &[flowc::optimize::role_readers::RoleReader { anchor: "shelter".into(), relation: "nearest".into() }], "shelter");
+    let source = role_formula_source("question", &[flowc::optimize::role_readers::RoleReader { anchor: "shelter".into(), relation: "nearest".into(), cue_words: Vec::new() }], "shelter");
     let error = run(&sandbox, &source, "question", "No number is near the word here.").await.unwrap_err();
     assert!(error.contains("no number nearest the word \"shelter\""), "{error}");
 }

@@ -321,7 +321,7 @@ fn reader_of(key: &str, default_year: i64) -> Option<FieldReader> {
         ["id_at", index] => Some(FieldReader::IdAt(index.parse().ok()?)),
         ["id_after", anchor] => Some(FieldReader::IdAfter(anchor.to_string())),
         ["date_at", index, order] => Some(FieldReader::DateAt { index: index.parse().ok()?, order: order.to_string(), default_year }),
-        ["number", anchor, relation] => Some(FieldReader::Number(super::role_readers::RoleReader { anchor: anchor.to_string(), relation: relation.to_string() })),
+        ["number", anchor, relation] => Some(FieldReader::Number(super::role_readers::RoleReader { anchor: anchor.to_string(), relation: relation.to_string(), cue_words: Vec::new() })),
         _ => None,
     }
 }

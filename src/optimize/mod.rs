@@ -26,6 +26,7 @@ pub mod implied_constants;
 pub mod moves;
 pub mod pac_bound;
 pub mod role_readers;
+pub mod role_vocabulary;
 pub mod settings;
 pub mod teacher;
 pub mod trial;

@@ -36,12 +36,14 @@ use crate::sandbox::Sandbox;
 pub static ROLE_READERS_SOURCE: LazyLock<String> = LazyLock::new(|| format!("{TEXT_TOKENS_SOURCE}{READERS}"));
 
 const READERS: &str = r#"def _read(tokens, anchor, relation):
-    # [value, distance] of the number bound most tightly to `anchor` by
-    # `relation`, over every occurrence of the word (in its own sentence), or
-    # None. At equal distance the number after the word wins, then the earlier.
+    # [value, distance] of the number bound most tightly to `anchor` (a word, or
+    # a list of cue words: any of them) by `relation`, over every occurrence of
+    # the word (in its own sentence), or None. At equal distance the number after
+    # the word wins, then the earlier.
+    words = anchor if type(anchor) == "list" else [anchor]
     best = None
     for a in range(len(tokens)):
-        if tokens[a]["kind"] != "word" or tokens[a]["text"] != anchor:
+        if tokens[a]["kind"] != "word" or tokens[a]["text"] not in words:
             continue
         for n in range(len(tokens)):
             t = tokens[n]
@@ -62,7 +64,7 @@ const READERS: &str = r#"def _read(tokens, anchor, relation):
 def read_number(text, anchor, relation):
     found = _read(_tokens(text), anchor, relation)
     if found == None:
-        fail("no number %s the word \"%s\" in: %s" % (relation, anchor, text[:200]))
+        fail("no number %s the word(s) %s in: %s" % (relation, anchor, text[:200]))
     return found[0]
 
 def anchor_words(text):
@@ -80,6 +82,17 @@ def reader_table(text, anchors):
             found = _read(tokens, anchor, relation)
             if found != None:
                 table[anchor + " " + relation] = found
+    return table
+
+def cue_table(text, cues):
+    # Like reader_table, for named roles each given by a list of cue words.
+    tokens = _tokens(text)
+    table = {}
+    for role in cues:
+        for relation in ["nearest", "after", "before"]:
+            found = _read(tokens, cues[role], relation)
+            if found != None:
+                table[role + " " + relation] = found
     return table
 "#;
 
@@ -99,11 +112,14 @@ const FUNCTION_WORDS: [&str; 58] = [
 const MAX_ANCHORS: usize = 40;
 pub const MAX_ROLE_LEAVES: usize = 12;
 
-/// A reader: the number `relation` to the word `anchor`.
+/// A reader: the number `relation` to the word `anchor` — or, when `cue_words` is
+/// not empty, to any of those words, `anchor` then being the role's name (a role
+/// the teacher named and gave cue words for, `role_vocabulary`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RoleReader {
     pub anchor: String,
     pub relation: String,
+    pub cue_words: Vec<String>,
 }
 
 impl RoleReader {
@@ -123,7 +139,18 @@ impl RoleReader {
     }
 
     pub fn call(&self, text_argument: &str) -> String {
-        format!("read_number({text_argument}, {}, {})", json!(self.anchor), json!(self.relation))
+        let anchor = if self.cue_words.is_empty() { json!(self.anchor) } else { json!(self.cue_words) };
+        format!("read_number({text_argument}, {anchor}, {})", json!(self.relation))
+    }
+
+    /// How the reader reads, in words, for critiques and provenance.
+    pub fn describe(&self) -> String {
+        let relation = if self.relation == "nearest" { "nearest to" } else { self.relation.as_str() };
+        if self.cue_words.is_empty() {
+            format!("`{}` = the number {relation} \"{}\"", self.variable(), self.anchor)
+        } else {
+            format!("`{}` = the number {relation} any of the teacher's cue words {}", self.variable(), self.cue_words.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(", "))
+        }
     }
 }
 
@@ -145,25 +172,43 @@ pub async fn role_leaves(sandbox: &Sandbox, texts: &[String]) -> Result<RoleLeav
         let table = call(sandbox, "reader_table", json!({ "text": text, "anchors": anchors })).await?;
         tables.push(table.as_object().cloned().unwrap_or_default());
     }
+    Ok(distinct_roles(&anchors.iter().map(|anchor| (anchor.clone(), Vec::new())).collect::<Vec<_>>(), &tables, texts.len()))
+}
+
+/// The roles of a vocabulary — (role name, cue words), as the teacher named them —
+/// read on `texts`: one leaf per distinct vector of values, tightest-bound first.
+pub async fn cue_role_leaves(sandbox: &Sandbox, texts: &[String], vocabulary: &[(String, Vec<String>)]) -> Result<RoleLeaves, String> {
+    let cues: Map<String, Value> = vocabulary.iter().map(|(role, words)| (role.clone(), json!(words))).collect();
+    let mut tables = Vec::new();
+    for text in texts {
+        let table = call(sandbox, "cue_table", json!({ "text": text, "cues": cues })).await?;
+        tables.push(table.as_object().cloned().unwrap_or_default());
+    }
+    Ok(distinct_roles(vocabulary, &tables, texts.len()))
+}
+
+/// From the tables of every text (`"<anchor> <relation>" → [value, distance]`), the
+/// readers defined on every text, one per distinct vector of values.
+fn distinct_roles(anchors: &[(String, Vec<String>)], tables: &[Map<String, Value>], texts: usize) -> RoleLeaves {
     // Per reader defined on every text: its values and its total distance.
     let mut groups: BTreeMap<Vec<i64>, (u64, usize, RoleReader, Vec<f64>)> = BTreeMap::new();
     let mut considered = 0;
-    for anchor in &anchors {
+    for (anchor, cue_words) in anchors {
         for (relation_rank, relation) in RELATIONS.iter().enumerate() {
             let key = format!("{anchor} {relation}");
             let mut values = Vec::new();
             let mut distance = 0u64;
-            for table in &tables {
+            for table in tables {
                 let Some(found) = table.get(&key).and_then(Value::as_array) else { break };
                 let (Some(value), Some(far)) = (found.first().and_then(Value::as_f64), found.get(1).and_then(Value::as_u64)) else { break };
                 values.push(value);
                 distance += far;
             }
-            if values.len() != texts.len() {
+            if values.len() != texts {
                 continue;
             }
             considered += 1;
-            let reader = RoleReader { anchor: anchor.clone(), relation: relation.to_string() };
+            let reader = RoleReader { anchor: anchor.clone(), relation: relation.to_string(), cue_words: cue_words.clone() };
             let signature: Vec<i64> = values.iter().map(|value| (value * 1e6).round() as i64).collect();
             let rank = (distance, relation_rank);
             match groups.get(&signature) {
@@ -181,11 +226,11 @@ pub async fn role_leaves(sandbox: &Sandbox, texts: &[String]) -> Result<RoleLeav
     // punctuation; keep the first.
     let mut names = BTreeSet::new();
     chosen.retain(|(_, _, reader, _)| names.insert(reader.variable()));
-    Ok(RoleLeaves {
+    RoleLeaves {
         leaves: chosen.iter().map(|(_, _, reader, values)| Leaf { text: reader.variable(), values: values.clone() }).collect(),
         readers: chosen.into_iter().map(|(_, _, reader, _)| reader).collect(),
         considered,
-    })
+    }
 }
 
 /// The words (stemmed, as the readers see them) that every one of `texts` contains.
@@ -217,7 +262,7 @@ pub fn role_formula_source(text_argument: &str, readers: &[RoleReader], expressi
 }
 
 /// Whether `expression` uses the identifier `name` (not as part of a longer one).
-fn mentions(expression: &str, name: &str) -> bool {
+pub fn mentions(expression: &str, name: &str) -> bool {
     expression
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|word| word == name)
@@ -234,13 +279,13 @@ mod tests {
 
     #[test]
     fn variables_are_identifiers_named_after_the_anchor() {
-        assert_eq!(RoleReader { anchor: "shelter".into(), relation: "nearest".into() }.variable(), "shelter");
-        assert_eq!(RoleReader { anchor: "$".into(), relation: "after".into() }.variable(), "dollars_after");
+        assert_eq!(RoleReader { anchor: "shelter".into(), relation: "nearest".into(), cue_words: Vec::new() }.variable(), "shelter");
+        assert_eq!(RoleReader { anchor: "$".into(), relation: "after".into(), cue_words: Vec::new() }.variable(), "dollars_after");
     }
 
     #[test]
     fn only_used_roles_are_read() {
-        let readers = vec![RoleReader { anchor: "roll".into(), relation: "nearest".into() }, RoleReader { anchor: "rolls".into(), relation: "after".into() }];
+        let readers = vec![RoleReader { anchor: "roll".into(), relation: "nearest".into(), cue_words: Vec::new() }, RoleReader { anchor: "rolls".into(), relation: "after".into(), cue_words: Vec::new() }];
         let source = role_formula_source("question", &readers, "roll * 2");
         assert!(source.contains("    roll = read_number(question, \"roll\", \"nearest\")"));
         assert!(!source.contains("rolls_after ="));

@@ -133,9 +133,10 @@ pub(super) async fn search_moves(context: &MoveContext<'_>, allowed: &std::colle
         return Ok(best);
     }
     // Quantities by role when positions do not say which is which (the
-    // phrasings order them differently): still free, still exact.
+    // phrasings order them differently): one teacher call for the roles' words,
+    // then exact search.
     if allowed.contains(&Move::Offload) {
-        let candidate = moves::offload::role_formula(context, before).await;
+        let candidate = moves::offload::role_formula(context, before).await?;
         if better(&candidate, &best) {
             best = candidate;
         }

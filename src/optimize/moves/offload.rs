@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{as_code_node, code_arguments, reference_value, Candidate, MoveContext};
 use crate::optimize::capabilities::numbers_in_node_source;
 use crate::optimize::implied_constants::implied_constants;
-use crate::optimize::role_readers::{role_formula_source, role_leaves};
+use crate::optimize::role_readers::{cue_role_leaves, mentions, role_formula_source, role_leaves, RoleReader, MAX_ROLE_LEAVES};
 use crate::optimize::gold_trace::{node_schema, pretty};
 use crate::optimize::settings::Move;
 use crate::optimize::teacher::{assistant, code_block_in, render_prompt, user, TeacherError, CODE_FEEDBACK_PROMPT, WRITE_CODE_PROMPT};
@@ -154,58 +154,60 @@ fn source_text(context: &MoveContext<'_>) -> Option<(String, String, Vec<String>
     context.workflow.inputs.iter().find_map(|port| Some((port.name.clone(), port.name.clone(), texts_of(&port.name)?)))
 }
 
-/// Formula search over the *roles* of the quantities (`role_readers`): each leaf
-/// is the number next to a word every training text contains, so the formula
-/// holds however a phrasing orders the numbers. No teacher call.
-pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Option<Candidate> {
-    let gold: Vec<f64> = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>()?;
-    let (argument, reference, texts) = source_text(context)?;
-    let roles = match role_leaves(&context.trial.executor.sandbox, &texts).await {
-        Ok(roles) => roles,
+/// Formula search over the *roles* of the quantities (`role_readers`), so the
+/// formula holds however a phrasing orders the numbers. The roles come first from
+/// the teacher's vocabulary (`role_vocabulary`: named quantities, each read as the
+/// number next to any of its cue words); only when no formula over those fits are
+/// the words every training text contains added as further roles. One teacher
+/// call; the search itself is exact.
+pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Result<Option<Candidate>, TeacherError> {
+    let Some(gold) = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>() else { return Ok(None) };
+    let Some((argument, reference, texts)) = source_text(context) else { return Ok(None) };
+    let vocabulary = crate::optimize::role_vocabulary::ask_role_vocabulary(context, &texts, &gold).await?;
+    let constants = text_constants(context);
+    let sandbox = &context.trial.executor.sandbox;
+    let fitted = match formula_over_roles(sandbox, &texts, &gold, &constants, &vocabulary).await {
+        Ok(fitted) => fitted,
         Err(message) => {
             (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("role readers on `{}`: {message}", context.node.name) });
-            return None;
+            return Ok(None);
         }
     };
-    if roles.leaves.is_empty() {
-        return None;
-    }
-    let constants = text_constants(context);
-    let search = crate::optimize::formula_search::search_leaves(roles.leaves.clone(), &constants, &gold);
     // Every reader and every expression is a hypothesis the data chose among.
-    context.hypotheses.fetch_add(roles.considered + search.considered.saturating_sub(u64::from(search.found.is_some())), std::sync::atomic::Ordering::Relaxed);
-    let Some(found) = search.found else {
-        let message = format!("role formula: no expression over {} roles fits ({} considered)", roles.leaves.len(), search.considered);
+    context.hypotheses.fetch_add(fitted.considered.saturating_sub(u64::from(fitted.found.is_some())), std::sync::atomic::Ordering::Relaxed);
+    let Some((readers, found)) = fitted.found else {
+        let message = format!("role formula: no expression over {} roles fits ({} considered)", fitted.roles, fitted.considered);
         context.found_nothing(Move::Offload, message.clone());
         (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("`{}`: {message}", context.node.name) });
-        return None;
+        return Ok(None);
     };
+    // Leave-one-out refits the formula (and the shared-word roles) on m − 1 texts;
+    // the vocabulary is the one asked on all m (the teacher saw the left-out text).
     let leave_one_out = leave_one_out(context, |others| {
         let (fit_texts, fit_gold) = (pick(&texts, &others), pick(&gold, &others));
-        let (argument, reference, constants) = (argument.clone(), reference.clone(), constants.clone());
+        let (argument, reference, constants, vocabulary) = (argument.clone(), reference.clone(), constants.clone(), vocabulary.clone());
         async move {
-            let roles = role_leaves(&context.trial.executor.sandbox, &fit_texts).await.ok()?;
-            let found = crate::optimize::formula_search::search_leaves(roles.leaves, &constants, &fit_gold).found?;
-            Some(as_code_node(context.node, role_formula_source(&argument, &roles.readers, &found.expression), &[(argument.clone(), reference.clone())]))
+            let (readers, found) = formula_over_roles(&context.trial.executor.sandbox, &fit_texts, &fit_gold, &constants, &vocabulary).await.ok()?.found?;
+            Some(as_code_node(context.node, role_formula_source(&argument, &readers, &found.expression), &[(argument.clone(), reference.clone())]))
         }
     })
     .await;
-    let source = role_formula_source(&argument, &roles.readers, &found.expression);
+    let source = role_formula_source(&argument, &readers, &found.expression);
     let mut node = as_code_node(context.node, source, &[(argument.clone(), reference.clone())]);
     node.reads = vec![reference.split('.').next().unwrap_or(&reference).to_string()];
     let outputs = context.trial.outputs_of(std::slice::from_ref(&node)).await;
     let score = context.trial.score(&outputs);
-    context.tried(Move::Offload, format!("role formula: `{}` over roles read by their words ({} expressions considered)", found.expression, found.considered), score);
-    (score > score_before).then(|| {
-        let used: Vec<String> = roles
-            .readers
-            .iter()
-            .filter(|reader| found.expression.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|word| word == reader.variable()))
-            .map(|reader| format!("`{}` = the number {} \"{}\"", reader.variable(), if reader.relation == "nearest" { "nearest to" } else { reader.relation.as_str() }, reader.anchor))
-            .collect();
+    let used: Vec<&RoleReader> = readers.iter().filter(|reader| mentions(&found.expression, &reader.variable())).collect();
+    let from_teacher = used.iter().filter(|reader| !reader.cue_words.is_empty()).count();
+    context.tried(Move::Offload, format!("role formula: `{}` over roles read by their words ({from_teacher} of {} from the teacher's vocabulary; {} expressions considered)", found.expression, used.len(), found.considered), score);
+    if !vocabulary.is_empty() {
+        let summary = vocabulary.iter().map(|(role, words)| format!("{role}: {}", words.join(", "))).collect::<Vec<_>>().join("; ");
+        context.record_attempt(Move::Offload, &format!("role vocabulary, formula `{}`", found.expression), &summary, score, score_before);
+    }
+    Ok((score > score_before).then(|| {
         let critique = format!(
             "The quantities of `{reference}` are not in the same order in every training text, so the output is computed from their roles: {}; the smallest formula over them that gives all {} training outputs is `{}` (search among {} expressions).",
-            used.join(", "),
+            used.iter().map(|reader| reader.describe()).collect::<Vec<_>>().join(", "),
             context.trial.total(),
             found.expression,
             found.considered
@@ -213,7 +215,54 @@ pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Opt
         node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
         node.provenance.leave_one_out = Some(leave_one_out);
         Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial: context.trial.partial(&outputs) }
-    })
+    }))
+}
+
+/// What formula search over roles found: the readers and the formula, how many
+/// roles it searched over and how many hypotheses it held against the data.
+struct RoleFormulaFit {
+    found: Option<(Vec<RoleReader>, crate::optimize::formula_search::FoundFormula)>,
+    roles: usize,
+    considered: u64,
+}
+
+/// The teacher's roles alone first; if no formula over them fits, those roles
+/// followed by the shared-word roles (formula search prefers, at equal size, the
+/// leaves listed first).
+async fn formula_over_roles(
+    sandbox: &crate::sandbox::Sandbox,
+    texts: &[String],
+    gold: &[f64],
+    constants: &[f64],
+    vocabulary: &[(String, Vec<String>)],
+) -> Result<RoleFormulaFit, String> {
+    use crate::optimize::formula_search::search_leaves;
+    let mut considered = 0;
+    let cue_roles = if vocabulary.is_empty() { None } else { Some(cue_role_leaves(sandbox, texts, vocabulary).await?) };
+    if let Some(cue_roles) = cue_roles.as_ref().filter(|roles| !roles.leaves.is_empty()) {
+        let search = search_leaves(cue_roles.leaves.clone(), constants, gold);
+        considered += cue_roles.considered + search.considered;
+        if let Some(found) = search.found {
+            return Ok(RoleFormulaFit { found: Some((cue_roles.readers.clone(), found)), roles: cue_roles.leaves.len(), considered });
+        }
+    }
+    let shared = role_leaves(sandbox, texts).await?;
+    considered += shared.considered;
+    let (mut readers, mut leaves) = cue_roles.map(|roles| (roles.readers, roles.leaves)).unwrap_or_default();
+    let mut names: std::collections::BTreeSet<String> = readers.iter().map(RoleReader::variable).collect();
+    for (reader, leaf) in shared.readers.into_iter().zip(shared.leaves) {
+        if leaves.len() < MAX_ROLE_LEAVES && names.insert(reader.variable()) {
+            readers.push(reader);
+            leaves.push(leaf);
+        }
+    }
+    if leaves.is_empty() {
+        return Ok(RoleFormulaFit { found: None, roles: 0, considered });
+    }
+    let roles = leaves.len();
+    let search = search_leaves(leaves, constants, gold);
+    considered += search.considered;
+    Ok(RoleFormulaFit { found: search.found.map(|found| (readers, found)), roles, considered })
 }
 
 /// Code written by the teacher. `extra` are nodes inserted before the node (by the
