@@ -1,7 +1,8 @@
 //! One call, evaluated in this process: parse, run the module, call the function,
 //! convert the result. The worker runs this for every request; it holds no state
-//! between calls except the (immutable) globals, so a call's value depends only on
-//! its source and arguments, whichever worker runs it.
+//! between calls except the (immutable) globals and the syntax trees of sources it
+//! has parsed ([`ParsedSources`], a pure function of the text), so a call's value
+//! depends only on its source and arguments, whichever worker runs it.
 //!
 //! Every call gets a fresh starlark module and heap: nothing one call does (a global
 //! list it appends to, say) can be seen by the next.
@@ -16,6 +17,7 @@ use starlark::syntax::{AstModule, Dialect, DialectTypes};
 use starlark::ErrorKind;
 
 use super::limits::{starlark_heap_limit, MAX_CALL_DEPTH};
+use super::parsed_sources::ParsedSources;
 use super::prelude::{sandbox_globals, DiscardPrinting};
 use super::values::{json_to_starlark, starlark_to_json};
 use super::SandboxError;
@@ -38,6 +40,7 @@ pub struct CallBudget {
 pub struct Interpreter {
     globals: Globals,
     dialect: Dialect,
+    parsed: ParsedSources,
 }
 
 impl Default for Interpreter {
@@ -51,6 +54,7 @@ impl Interpreter {
         Interpreter {
             globals: sandbox_globals(),
             dialect: sandbox_dialect(),
+            parsed: ParsedSources::default(),
         }
     }
 
@@ -63,8 +67,9 @@ impl Interpreter {
         budget: CallBudget,
     ) -> Result<JsonValue, SandboxError> {
         let started = Instant::now();
-        let ast = AstModule::parse(SOURCE_NAME, source.to_owned(), &self.dialect)
-            .map_err(|error| syntax_error(&error, source))?;
+        let ast = self.parsed.get_or_parse(source, || {
+            AstModule::parse(SOURCE_NAME, source.to_owned(), &self.dialect).map_err(|error| syntax_error(&error, source))
+        })?;
         let deadline = started + budget.timeout;
         let deadline_passed = Cell::new(false);
         Module::with_temp_heap(|module| {
@@ -376,6 +381,34 @@ mod tests {
             call("def run():\n    print('debug', 1)\n    return 2\n", "run", json!({})).unwrap(),
             json!(2)
         );
+    }
+
+    #[test]
+    fn a_source_is_parsed_once_and_every_call_still_starts_fresh() {
+        let interpreter = Interpreter::new();
+        let source = "SEEN = []\ndef run(x):\n    SEEN.append(x)\n    return len(SEEN) * 10 + x\n";
+        for x in 1..=3 {
+            let JsonValue::Object(arguments) = json!({"x": x}) else { unreachable!() };
+            assert_eq!(interpreter.call(source, "run", &arguments, budget()).unwrap(), json!(10 + x));
+        }
+        assert_eq!(interpreter.parsed.len(), 1);
+        // A syntax error is reported every time and not kept.
+        let JsonValue::Object(none) = json!({}) else { unreachable!() };
+        for _ in 0..2 {
+            assert!(matches!(interpreter.call("def run(:\n", "run", &none, budget()), Err(SandboxError::Syntax { .. })));
+        }
+        assert_eq!(interpreter.parsed.len(), 1);
+    }
+
+    #[test]
+    fn the_parse_cache_stays_bounded() {
+        let interpreter = Interpreter::new();
+        let JsonValue::Object(none) = json!({}) else { unreachable!() };
+        for n in 0..(super::super::parsed_sources::CAPACITY + 5) {
+            let source = format!("def run():\n    return {n}\n");
+            assert_eq!(interpreter.call(&source, "run", &none, budget()).unwrap(), json!(n));
+        }
+        assert!(interpreter.parsed.len() <= super::super::parsed_sources::CAPACITY);
     }
 
     #[test]

@@ -31,13 +31,15 @@
 //!
 //! Files, one concept each: [`error`] (how a call fails), [`limits`] (what is
 //! limited, and how each limit is enforced), [`values`] (JSON ↔ starlark values),
-//! [`prelude`] (the globals), [`interpreter`] (one call, in process), [`protocol`]
+//! [`prelude`] (the globals), [`interpreter`] (one call, in process), `parsed_sources`
+//! (each source parsed once per worker), [`protocol`]
 //! (the lines between flowc and a worker), [`worker`] (the worker process),
 //! [`worker_process`] (flowc's handle on one worker), [`pool`] (the workers).
 
 pub mod error;
 pub mod interpreter;
 pub mod limits;
+mod parsed_sources;
 pub mod pool;
 pub mod prelude;
 pub mod protocol;
