@@ -28,6 +28,11 @@
 # Environment:
 #   FLOWC               the flowc binary (default $CARGO_TARGET_DIR/release/flowc, with
 #                       CARGO_TARGET_DIR defaulting to $HOME/.cache/flowc/target); not built here
+#   BENCH_FAMILY_SET    which families: "first" (default; scripts/paraphrased_families.json,
+#                       bench/data/paraphrased/) or "later" (scripts/paraphrased_families_later.json,
+#                       bench/data/paraphrased_later/: four families written on 2026-12-01 after
+#                       optimiser v8's role-vocabulary move, before measuring it, held out from
+#                       its design); the start-up --check checks the chosen set
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -45,7 +50,13 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target_dir="${CARGO_TARGET_DIR:-$HOME/.cache/flowc/target}"
 flowc="${FLOWC:-$target_dir/release/flowc}"
-data_root="$repo/bench/data/paraphrased"
+family_set="${BENCH_FAMILY_SET:-first}"
+case "$family_set" in
+  first) families_file="$repo/scripts/paraphrased_families.json" data_rel="bench/data/paraphrased" ;;
+  later) families_file="$repo/scripts/paraphrased_families_later.json" data_rel="bench/data/paraphrased_later" ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\" or \"later\", not \"$family_set\"" >&2; exit 2 ;;
+esac
+data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
 only="${BENCH_ONLY:-}"
 sizes="${BENCH_M:-3 5}"
@@ -63,8 +74,8 @@ command -v python3 >/dev/null || { echo "paraphrased_families.sh: python3 is req
 if [[ " $parts " == *" flowc "* ]]; then
   [[ -x "$flowc" ]] || { echo "paraphrased_families.sh: no flowc binary at $flowc (cargo build --release, or set FLOWC)" >&2; exit 2; }
 fi
-python3 "$repo/scripts/make_paraphrased_family.py" --check "$data_root" 2>/dev/null ||
-  { echo "paraphrased_families.sh: bench/data/paraphrased is not what scripts/make_paraphrased_family.py writes" >&2; exit 2; }
+python3 "$repo/scripts/make_paraphrased_family.py" --families "$families_file" --check "$data_root" 2>/dev/null ||
+  { echo "paraphrased_families.sh: $data_rel is not what scripts/make_paraphrased_family.py writes" >&2; exit 2; }
 
 eval_flags=()
 [[ -n "${BENCH_NO_CACHE:-}" ]] && eval_flags+=(--no-cache)
