@@ -727,9 +727,9 @@ async fn a_build_that_cannot_succeed_stops_early_and_says_why() {
     let (lock, summaries, _) = project.build(Arc::clone(&provider)).await.unwrap();
     let build = lock.workflows[0].build.as_ref().unwrap();
     assert_eq!(build.stopped, "nothing-left-to-try");
-    // The gold trace (3 calls) and two chains of teacher code abandoned after a
-    // feedback round that did not help (2 each): before fail-fast, the same build
-    // asked 21 times.
-    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 7);
+    // The gold trace (3 calls), the role vocabulary (1) and two chains of teacher
+    // code abandoned after a feedback round that did not help (2 each): before
+    // fail-fast, the same build asked 21 times.
+    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 8);
     insta::assert_snapshot!(summaries[0].diagnosis.as_deref().unwrap());
 }
