@@ -64,11 +64,15 @@ impl Engine {
 
     /// Splits rebuilt nodes into those that produced their locked values (settled:
     /// recorded, reported, left as written) and those whose values changed.
+    /// Only under the settings the lock was built with: the locked values are the
+    /// conclusion of a descent under those settings (moves, metric, teacher,
+    /// examples), which a change of settings must be able to revisit.
     pub(super) fn settle_by_value(&mut self, dirty: &[String], produced: &BTreeMap<String, String>, values: &mut BTreeMap<String, String>) -> Vec<String> {
+        let same_settings = self.request.previous.as_ref().and_then(|previous| previous.build.as_ref()).is_some_and(|build| build.settings_fingerprint == self.settings_fingerprint);
         let mut changed = Vec::new();
         for name in dirty {
             let fingerprint = produced.get(name).expect("every rebuilt node was run");
-            if self.locked_values(name) == Some(fingerprint) {
+            if same_settings && self.locked_values(name) == Some(fingerprint) {
                 values.insert(name.clone(), fingerprint.clone());
                 self.outcomes.insert(name.clone(), "rebuilt as written: its outputs on every example are the locked ones, so nothing that reads it is rebuilt (cut-off by value)".into());
                 (self.services.events)(&BuildEvent::NodeUnchangedByValue { workflow: self.workflow_name(), node: name.clone() });
