@@ -272,11 +272,15 @@ impl Project {
     /// One `flowc build` with fresh counters; the lock and the call cache persist.
     async fn build(&self) -> Built {
         let counters = Counters::default();
+        self.build_with(doubles(&counters), &counters).await
+    }
+
+    async fn build_with(&self, provider: Arc<Doubles>, counters: &Counters) -> Built {
         let events: Arc<Mutex<Vec<BuildEvent>>> = Arc::default();
         let sink_events = Arc::clone(&events);
         let sink: EventSink = Arc::new(move |event: &BuildEvent| sink_events.lock().unwrap().push(event.clone()));
         let options = BuildFileOptions {
-            provider: doubles(&counters),
+            provider,
             sandbox: Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap(),
             cache: Some(CallCache::new(self.directory.join("cache"))),
             jobs: 4,
@@ -378,4 +382,112 @@ async fn an_edit_that_changes_a_nodes_outputs_rebuilds_exactly_its_dependents_an
     let again = project.build().await;
     assert_eq!(again.student_calls + again.teacher_calls, 0);
     assert_eq!(again.lock.to_toml(), changed.lock.to_toml());
+}
+
+/// A teacher whose gold says every node carries `x` (plus 2000 once the question
+/// shows a prompt that adds 2000), and that writes `v + 1` when asked for code.
+fn gold_teacher_rule(request: &ChatRequest) -> String {
+    let first = first_user_message(request);
+    if first.contains("Write a deterministic Python function") {
+        return "```python\ndef run(v):\n    return v + 1\n```".into();
+    }
+    let x: u64 = first.split("\"x\":").nth(1).map(|rest| rest.trim_start().chars().take_while(char::is_ascii_digit).collect::<String>()).and_then(|digits| digits.parse().ok()).unwrap_or(0);
+    let value = if first.contains("Add 2000") { x + 2000 } else { x };
+    format!("{{\"first\": {value}, \"second\": {value}}}")
+}
+
+fn three_nodes_flow() -> String {
+    r#"import "std/metrics" { numeric_match }
+
+model student = openai("student") {
+  base_url = "http://127.0.0.1:9/v1"
+  temperature = 0
+  seed = 0
+}
+model teacher = openai("teacher") {
+  base_url = "http://127.0.0.1:9/v1"
+  temperature = 0
+  seed = 0
+}
+
+dataset train = jsonl("train.jsonl") {
+  x = .input
+  answer = .target
+}
+
+workflow three(x: number) -> (answer: number) {
+  node first = llm(student) {
+    prompt = "Repeat {x} (node first)."
+    output = number
+  }
+
+  node second = llm(student) {
+    prompt = "Repeat {first} (node second)."
+    output = number
+  }
+
+  node result = code {
+    inputs {
+      v: number = second
+    }
+    source = """
+      def run(v):
+          return v
+      """
+    output = number
+  }
+
+  answer = result
+}
+
+optimize three {
+  teacher = teacher
+  train = train
+  metric = numeric_match
+  moves = [prompt, offload]
+  budget {
+    teacher_calls = 50
+  }
+}
+"#
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gold_is_kept_per_node_and_an_edit_re_asks_only_what_depends_on_it() {
+    let project = Project::new("gold");
+    std::fs::write(project.flow_path(), three_nodes_flow()).unwrap();
+    std::fs::write(project.directory.join("train.jsonl"), "{\"input\": 7, \"target\": 8}\n{\"input\": 12, \"target\": 13}\n{\"input\": 30, \"target\": 31}\n").unwrap();
+    let build = |teacher: fn(&ChatRequest) -> String| {
+        let project = &project;
+        async move {
+            let counters = Counters::default();
+            let mut models: BTreeMap<String, Arc<dyn ModelBackend>> = BTreeMap::new();
+            models.insert("student".into(), Arc::new(CountingBackend::new(Arc::new(RuleModel { name: "student", rule: student_rule }), Arc::clone(&counters.student))));
+            models.insert("teacher".into(), Arc::new(CountingBackend::new(Arc::new(RuleModel { name: "teacher", rule: teacher }), Arc::clone(&counters.teacher))));
+            project.build_with(Arc::new(Doubles { models }), &counters).await
+        }
+    };
+    let full = build(gold_teacher_rule).await;
+    assert_eq!(full.summary.train_passed_after, 3);
+    assert_eq!(full.teacher_purposes().iter().filter(|purpose| purpose.contains("gold")).collect::<Vec<_>>(), vec!["gold trace"; 3], "a first build asks the whole trace");
+    let gold_of = |built: &Built, name: &str| built.lock.workflows[0].nodes.iter().find(|node| node.name == name).and_then(|node| node.provenance.gold.clone());
+    assert_eq!(gold_of(&full, "second").as_deref(), Some("[7,12,30]"));
+    assert_eq!(gold_of(&full, "result"), None, "an output node's gold is its target");
+
+    // `first` now adds 1000 (its outputs change, the plan fails, it is descended);
+    // the teacher's gold for it is the same, so `second`'s gold key holds.
+    project.edit("Repeat {x} (node first).", "Add 1000 to {x} (node first).");
+    let edited = build(gold_teacher_rule).await;
+    let gold_questions: Vec<String> = edited.teacher_purposes().into_iter().filter(|purpose| purpose.contains("gold")).collect();
+    assert_eq!(gold_questions, vec!["gold of `first`"; 3], "only the edited node's gold is asked again");
+    assert_eq!(gold_of(&edited, "second"), gold_of(&full, "second"));
+
+    // Now the teacher's gold for `first` changes too: `second`'s gold depends on it,
+    // a second node to re-ask, so the whole trace is asked (once per example).
+    project.edit("Add 1000 to {x} (node first).", "Add 2000 to {x} (node first).");
+    let cascaded = build(gold_teacher_rule).await;
+    let gold_questions: Vec<String> = cascaded.teacher_purposes().into_iter().filter(|purpose| purpose.contains("gold")).collect();
+    assert_eq!(gold_questions, [vec!["gold of `first`".to_string(); 3], vec!["gold trace".to_string(); 3]].concat());
+    assert_eq!(gold_of(&cascaded, "second").as_deref(), Some("[2007,2012,2030]"));
 }

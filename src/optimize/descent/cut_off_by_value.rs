@@ -26,6 +26,34 @@ impl Engine {
     /// Each of `names`' value fingerprint in the current plan: the part of the plan
     /// they depend on, run on every training example, then every validation example.
     pub(super) async fn produced_values(&mut self, names: &[String]) -> Result<BTreeMap<String, String>, String> {
+        let examples: Vec<Example> = self.request.examples.iter().chain(&self.request.validation_examples).cloned().collect();
+        let traces = self.run_upstream(names, examples).await?;
+        Ok(names.iter().map(|name| (name.clone(), value_fingerprint(name, &traces))).collect())
+    }
+
+    /// The same fingerprints read from the current plan's validation on the training
+    /// examples (run if stale), with only the validation examples run apart: after a
+    /// descent, whose validation ran the whole plan anyway.
+    pub(super) async fn current_values(&mut self, names: &[String]) -> Result<BTreeMap<String, String>, String> {
+        self.ensure_validation().await?;
+        let held = if self.request.validation_examples.is_empty() { Vec::new() } else { self.run_upstream(names, self.request.validation_examples.clone()).await? };
+        let training = &self.validation.as_ref().expect("validated").traces;
+        Ok(names.iter().map(|name| (name.clone(), value_fingerprint(name, training.iter().chain(&held)))).collect())
+    }
+
+    /// Whether any of `names` could settle: the lock was built with these settings
+    /// and records values for it. (Otherwise running them first would only cost
+    /// time: a first build has nothing to compare with.)
+    pub(super) fn could_settle(&self, names: &[String]) -> bool {
+        self.same_settings_as_locked() && names.iter().any(|name| self.locked_values(name).is_some())
+    }
+
+    fn same_settings_as_locked(&self) -> bool {
+        self.request.previous.as_ref().and_then(|previous| previous.build.as_ref()).is_some_and(|build| build.settings_fingerprint == self.settings_fingerprint)
+    }
+
+    /// `names` and everything they read, transitively, run on `examples`.
+    async fn run_upstream(&mut self, names: &[String], examples: Vec<Example>) -> Result<Vec<RunTrace>, String> {
         let mut needed: BTreeSet<String> = names.iter().cloned().collect();
         // The plan is in execution order: walking it backwards meets a node's
         // readers before the node, so the closure of what they read is complete.
@@ -42,7 +70,6 @@ impl Engine {
         upstream.outputs.clear();
         self.ensure_models(&upstream).await?;
         let executor = self.executor(&upstream);
-        let examples: Vec<Example> = self.request.examples.iter().chain(&self.request.validation_examples).cloned().collect();
         let mut tasks = JoinSet::new();
         for (index, example) in examples.into_iter().enumerate() {
             let executor = Arc::clone(&executor);
@@ -53,8 +80,7 @@ impl Engine {
             runs.push(joined.map_err(|error| format!("a run of the plan failed: {error}"))?);
         }
         runs.sort_by_key(|(index, _)| *index);
-        let traces: Vec<RunTrace> = runs.into_iter().map(|(_, trace)| trace).collect();
-        Ok(names.iter().map(|name| (name.clone(), value_fingerprint(name, &traces))).collect())
+        Ok(runs.into_iter().map(|(_, trace)| trace).collect())
     }
 
     /// The value fingerprint the lock recorded for `name`, if any.
@@ -68,7 +94,7 @@ impl Engine {
     /// conclusion of a descent under those settings (moves, metric, teacher,
     /// examples), which a change of settings must be able to revisit.
     pub(super) fn settle_by_value(&mut self, dirty: &[String], produced: &BTreeMap<String, String>, values: &mut BTreeMap<String, String>) -> Vec<String> {
-        let same_settings = self.request.previous.as_ref().and_then(|previous| previous.build.as_ref()).is_some_and(|build| build.settings_fingerprint == self.settings_fingerprint);
+        let same_settings = self.same_settings_as_locked();
         let mut changed = Vec::new();
         for name in dirty {
             let fingerprint = produced.get(name).expect("every rebuilt node was run");

@@ -233,8 +233,11 @@ impl Engine {
             if !dirty.is_empty() && self.stopped.is_none() {
                 // Cut-off by value: run the rebuilt nodes first (only what they
                 // read, with them); those that produce their locked values settle.
-                let produced = self.produced_values(&dirty).await?;
-                let changed = self.settle_by_value(&dirty, &produced, &mut values);
+                let produced = if self.could_settle(&dirty) { Some(self.produced_values(&dirty).await?) } else { None };
+                let changed = match &produced {
+                    Some(produced) => self.settle_by_value(&dirty, produced, &mut values),
+                    None => dirty.clone(),
+                };
                 if !changed.is_empty() {
                     any_changed = true;
                     let plan_before = self.plan_key();
@@ -248,7 +251,10 @@ impl Engine {
                         }
                     }
                     // What the nodes after them read: their values as they now stand.
-                    let now = if self.plan_key() == plan_before { produced } else { self.produced_values(&changed).await? };
+                    let now = match produced {
+                        Some(produced) if self.plan_key() == plan_before => produced,
+                        _ => self.current_values(&changed).await?,
+                    };
                     for name in &changed {
                         if let Some(fingerprint) = now.get(name) {
                             values.insert(name.clone(), fingerprint.clone());
