@@ -491,3 +491,52 @@ async fn gold_is_kept_per_node_and_an_edit_re_asks_only_what_depends_on_it() {
     assert_eq!(gold_questions, [vec!["gold of `first`".to_string(); 3], vec!["gold trace".to_string(); 3]].concat());
     assert_eq!(gold_of(&cascaded, "second").as_deref(), Some("[2007,2012,2030]"));
 }
+
+/// As `student_rule`, but a prompt that asks to round down to tens does.
+fn rounding_student_rule(request: &ChatRequest) -> String {
+    let sum: u64 = student_rule(request).parse().unwrap_or(0);
+    if last_message(request).contains("round down to tens") {
+        (sum - sum % 10).to_string()
+    } else {
+        sum.to_string()
+    }
+}
+
+/// The three-node workflow on multiples of ten, optionally with a validation set
+/// whose input (7) is not one; `first`'s prompt is then edited to round down to
+/// tens, which changes nothing on the training examples.
+async fn round_down_edit(with_validation: bool) -> Built {
+    let project = Project::new(if with_validation { "validation-widens" } else { "training-only" });
+    let mut flow = three_nodes_flow();
+    if with_validation {
+        flow = flow.replace("workflow three", "dataset heldout = jsonl(\"validation.jsonl\") {\n  x = .input\n  answer = .target\n}\n\nworkflow three").replace("  train = train\n", "  train = train\n  validation = heldout\n");
+        std::fs::write(project.directory.join("validation.jsonl"), "{\"input\": 7, \"target\": 8}\n").unwrap();
+    }
+    std::fs::write(project.flow_path(), flow).unwrap();
+    std::fs::write(project.directory.join("train.jsonl"), "{\"input\": 10, \"target\": 11}\n{\"input\": 20, \"target\": 21}\n{\"input\": 30, \"target\": 31}\n").unwrap();
+    let build = || async {
+        let counters = Counters::default();
+        let mut models: BTreeMap<String, Arc<dyn ModelBackend>> = BTreeMap::new();
+        models.insert("student".into(), Arc::new(CountingBackend::new(Arc::new(RuleModel { name: "student", rule: rounding_student_rule }), Arc::clone(&counters.student))));
+        models.insert("teacher".into(), Arc::new(CountingBackend::new(Arc::new(RuleModel { name: "teacher", rule: gold_teacher_rule }), Arc::clone(&counters.teacher))));
+        project.build_with(Arc::new(Doubles { models }), &counters).await
+    };
+    let full = build().await;
+    assert_eq!(full.summary.train_passed_after, 3);
+    project.edit("Repeat {x} (node first).", "Repeat {x}, round down to tens (node first).");
+    build().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_are_compared_on_the_validation_examples_too() {
+    // Unchanged on every training example: settles, nothing else is rebuilt.
+    let training_only = round_down_edit(false).await;
+    assert_eq!(training_only.unchanged_by_value(), BTreeSet::from(["first".to_string()]));
+    assert!(training_only.started().is_empty(), "{:?}", training_only.started());
+    assert_eq!(training_only.reused(), BTreeSet::from(["second".to_string(), "result".to_string()]));
+    // With a validation example it changes (7 becomes 0): not settled, and the
+    // nodes that read it are rebuilt.
+    let with_validation = round_down_edit(true).await;
+    assert!(with_validation.unchanged_by_value().is_empty(), "the validation example's output changed");
+    assert_eq!(with_validation.reused(), BTreeSet::new(), "what reads it is rebuilt: {:?}", with_validation.summary.nodes);
+}
