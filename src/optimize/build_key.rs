@@ -7,6 +7,11 @@
 //! rather than upstream *declarations* is the early cut-off: an edited upstream
 //! node that re-converges to the same artefact leaves its dependents' keys as they
 //! were.
+//!
+//! The value key goes further (cut-off by value, `descent/cut_off_by_value.rs`):
+//! the nodes a node reads count by the values they produced on every example, so
+//! an edit that changes an artefact but none of its outputs invalidates nothing
+//! downstream. A node is reused when either key matches its locked entry.
 
 use std::collections::BTreeMap;
 

@@ -55,10 +55,10 @@ impl Engine {
     /// `names` and everything they read, transitively, run on `examples`.
     async fn run_upstream(&mut self, names: &[String], examples: Vec<Example>) -> Result<Vec<RunTrace>, String> {
         let mut needed: BTreeSet<String> = names.iter().cloned().collect();
-        // The plan is in execution order: walking it backwards meets a node's
+        // `order` is an execution order: walking it backwards meets a node's
         // readers before the node, so the closure of what they read is complete.
-        for node in self.plan.nodes.iter().rev() {
-            if needed.contains(&node.name) {
+        for name in self.plan.order.iter().rev() {
+            if let Some(node) = self.plan.nodes.iter().find(|node| node.name == *name).filter(|node| needed.contains(&node.name)) {
                 needed.extend(node.reads.iter().cloned());
             }
         }
