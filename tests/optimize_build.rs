@@ -733,3 +733,35 @@ async fn a_build_that_cannot_succeed_stops_early_and_says_why() {
     assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 8);
     insta::assert_snapshot!(summaries[0].diagnosis.as_deref().unwrap());
 }
+
+#[tokio::test]
+async fn a_teacher_reply_that_is_rejected_counts_as_a_round_of_its_chain() {
+    // The same task that cannot succeed, with a teacher whose code replies are never
+    // usable (no code block): each rejected reply is a round that scored nothing,
+    // so each chain stops after its first feedback round, as it would after a
+    // wrong program. Before rejected replies counted, each chain ran all three
+    // rounds: 3 + 2 × 3 = 9 teacher calls, as the real gsm_hard build measured.
+    let examples = vec![
+        json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 1234567.0}),
+        json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 42.0}),
+        json!({"input": "Cy has 9 boxes of 25 pens and gives away 5 pens.", "target": 999.0}),
+    ];
+    let project = Project::new("rejected-replies", &extraction_flow("iterations = 5\n    teacher_calls = 60"), &examples);
+    let good = good_teacher();
+    let prose_teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            if first_message(request).contains("Write a deterministic Python function") {
+                return Ok("The function should add the numbers and adjust for what is given away.".into());
+            }
+            (good.rule)(request)
+        }),
+    };
+    let provider = doubles(sloppy_student(), prose_teacher);
+    let (lock, _, events) = project.build(Arc::clone(&provider)).await.unwrap();
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().stopped, "nothing-left-to-try");
+    let rejected = events.iter().filter(|event| matches!(event, BuildEvent::MoveTried { detail, .. } if detail.contains("no code in the reply"))).count();
+    assert_eq!(rejected, 4, "two rejected replies per chain, two chains: {events:#?}");
+    // The gold trace (3 calls) and two chains of two calls each.
+    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 7);
+}

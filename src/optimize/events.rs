@@ -11,6 +11,10 @@ pub enum BuildEvent {
     WorkflowStarted { workflow: String, nodes: usize, train_examples: usize },
     /// The node's build key matched the lock: reused as locked, no model call.
     NodeReused { workflow: String, node: String },
+    /// The node's key changed (it was edited, or what it reads was), but run again
+    /// it produced its locked values on every example: kept as written, and what
+    /// reads it is not rebuilt (cut-off by value).
+    NodeUnchangedByValue { workflow: String, node: String },
     /// The teacher's gold outputs for one training example (targets filled in).
     GoldTrace { workflow: String, example: usize, values: serde_json::Map<String, serde_json::Value> },
     Validated { workflow: String, step: u32, passed: usize, total: usize, note: String },

@@ -189,6 +189,29 @@ pub struct LockedProvenance {
     /// version. A rebuild reuses the node as locked while the key is unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_key: Option<String>,
+    /// The node's key by value: its declaration, the settings, and the *values*
+    /// the nodes it reads produced on every training and validation example (their
+    /// `values`). A rebuild also reuses the node while this key is unchanged: an
+    /// upstream edit that leaves its outputs as they were invalidates nothing
+    /// downstream (cut-off by value). Absent in locks written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_key: Option<String>,
+    /// A fingerprint of what the node produced on every training example, then
+    /// every validation example, in the built plan: the values its dependents'
+    /// `value_key`s are computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<String>,
+    /// The key of the node's gold outputs: a hash of what the teacher is shown to
+    /// write them (the node's own contract, the gold outputs of the nodes it reads,
+    /// each training example). A rebuild reuses `gold` while it is unchanged, so a
+    /// prompt edit re-asks the teacher only for the gold that depends on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gold_key: Option<String>,
+    /// The node's gold output on each training example, as JSON (`null` where the
+    /// teacher gave none). Absent for nodes bound to a workflow output, whose gold
+    /// is the training target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gold: Option<String>,
 }
 
 /// What `flowc build` measured and spent on one workflow.

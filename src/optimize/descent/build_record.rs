@@ -38,25 +38,17 @@ pub struct WorkflowBuild {
 }
 
 impl Engine {
-    pub(super) fn finish(mut self, evaluation: &LockedEvaluation, passed: usize, total: usize, stopped: StopReason, started: Instant, validation_passed: Option<u32>) -> Result<WorkflowBuild, String> {
+    pub(super) fn finish(mut self, evaluation: &LockedEvaluation, passed: usize, total: usize, stopped: StopReason, started: Instant, validation_set: Option<Validation>) -> Result<WorkflowBuild, String> {
         let diagnosis = self.diagnosis(stopped);
-        // Final fingerprints and build keys, in order.
-        let mut finals: BTreeMap<String, String> = BTreeMap::new();
-        let declared_order = self.request.as_written.order.clone();
-        for name in &declared_order {
-            let declared = self.request.as_written.nodes.iter().find(|node| node.name == *name).expect("declared").clone();
-            let key = build_key(&self.settings_fingerprint, &declared, self.model_of(&declared), &finals);
-            let models = self.request.models.clone();
-            for node in self.plan.nodes.iter_mut().filter(|node| node.provenance.inserted_for.as_deref() == Some(name.as_str())) {
-                node.fingerprint = node_fingerprint(node, node.model.as_ref().and_then(|model| models.get(model)), &finals);
-                finals.insert(node.name.clone(), node.fingerprint.clone());
-            }
-            if let Some(node) = self.plan.nodes.iter_mut().find(|node| node.name == *name) {
-                node.fingerprint = node_fingerprint(node, node.model.as_ref().and_then(|model| models.get(model)), &finals);
-                node.provenance.build_key = Some(key);
-                finals.insert(node.name.clone(), node.fingerprint.clone());
-            }
-        }
+        let validation_passed = validation_set.as_ref().map(|validation| validation.count() as u32);
+        // What every node of the final plan produced on every training example, then
+        // every validation example: the values its dependents' value keys read.
+        let values: BTreeMap<String, String> = {
+            let training = self.validation.as_ref().map(|validation| validation.traces.as_slice()).unwrap_or(&[]);
+            let held = validation_set.as_ref().map(|validation| validation.traces.as_slice()).unwrap_or(&[]);
+            self.plan.nodes.iter().map(|node| (node.name.clone(), value_fingerprint(&node.name, training.iter().chain(held)))).collect()
+        };
+        self.seal(&values);
         let spend = self.teacher.as_ref().map(|teacher| teacher.spend()).unwrap_or_default();
         let hypotheses = self.hypotheses.load(Ordering::Relaxed);
         let settings = &self.request.settings;
@@ -112,5 +104,42 @@ impl Engine {
             seconds: started.elapsed().as_secs_f64(),
         };
         Ok(WorkflowBuild { workflow: self.plan, summary })
+    }
+}
+
+impl Engine {
+    /// Final fingerprints, build keys, value keys and values, in declared order
+    /// (each node preceded by the nodes inserted for it). `values` holds the value
+    /// fingerprints known for the plan's nodes; a node without one gets none, and
+    /// its dependents no value key.
+    pub(super) fn seal(&mut self, values: &BTreeMap<String, String>) {
+        let mut finals: BTreeMap<String, String> = BTreeMap::new();
+        let declared_order = self.request.as_written.order.clone();
+        let node_names: std::collections::BTreeSet<String> = self.request.as_written.nodes.iter().map(|node| node.name.clone()).collect();
+        let models = self.request.models.clone();
+        for name in &declared_order {
+            let declared = self.request.as_written.nodes.iter().find(|node| node.name == *name).expect("declared").clone();
+            let key = build_key(&self.settings_fingerprint, &declared, self.model_of(&declared), &finals);
+            let by_value = value_key(&self.settings_fingerprint, &declared, self.model_of(&declared), values, &node_names);
+            for node in self.plan.nodes.iter_mut().filter(|node| node.provenance.inserted_for.as_deref() == Some(name.as_str())) {
+                node.fingerprint = node_fingerprint(node, node.model.as_ref().and_then(|model| models.get(model)), &finals);
+                node.provenance.values = values.get(&node.name).cloned();
+                finals.insert(node.name.clone(), node.fingerprint.clone());
+            }
+            if let Some(node) = self.plan.nodes.iter_mut().find(|node| node.name == *name) {
+                node.fingerprint = node_fingerprint(node, node.model.as_ref().and_then(|model| models.get(model)), &finals);
+                node.provenance.build_key = Some(key);
+                node.provenance.value_key = by_value;
+                node.provenance.values = values.get(name).cloned();
+                // Gold asked (or reused) in this build replaces the node's record; a
+                // build that needed no gold keeps what the locked node had.
+                if let Some(records) = &self.gold_records {
+                    let (key, gold) = records.get(name).map(NodeGold::to_locked).unzip();
+                    node.provenance.gold_key = key;
+                    node.provenance.gold = gold;
+                }
+                finals.insert(node.name.clone(), node.fingerprint.clone());
+            }
+        }
     }
 }

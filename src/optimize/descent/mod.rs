@@ -20,6 +20,7 @@
 //! after another, so each keep-or-revert decision sees the plan as it stands.
 
 mod build_record;
+mod cut_off_by_value;
 mod diagnosis;
 mod localisation;
 mod move_schedule;
@@ -45,9 +46,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::critique_history::{Attempt, AttemptVerdict};
-use super::build_key::{build_key, settings_fingerprint, OPTIMISER_VERSION};
+use super::build_key::{build_key, settings_fingerprint, value_fingerprint, value_key, OPTIMISER_VERSION};
 use super::events::{BuildEvent, EventSink};
-use super::gold_trace::{gold_trace, pretty, GoldTrace};
+use super::gold_trace::{gold_trace, pretty, GoldTrace, NodeGold};
 use super::moves::{self, Candidate, MoveContext};
 use super::pac_bound::{describe, pac_bound};
 use super::settings::{Move, OptimizeSettings};
@@ -136,6 +137,9 @@ struct Engine {
     plan: LockedWorkflow,
     validation: Option<Validation>,
     gold: Option<GoldTrace>,
+    /// Per node, its gold record when this build obtained the gold trace (what
+    /// the lock then records for the next build to reuse).
+    gold_records: Option<BTreeMap<String, NodeGold>>,
     hypotheses: AtomicU64,
     step: u32,
     outcomes: BTreeMap<String, String>,
@@ -171,6 +175,7 @@ pub async fn build_workflow(request: BuildRequest, services: BuildServices) -> R
         plan,
         validation: None,
         gold: None,
+        gold_records: None,
         hypotheses: AtomicU64::new(1),
         step: 0,
         outcomes: BTreeMap::new(),
@@ -195,8 +200,14 @@ impl Engine {
 
     async fn run(mut self, evaluation: &LockedEvaluation, started: Instant) -> Result<WorkflowBuild, String> {
         let order = self.request.as_written.order.clone();
+        let node_names: std::collections::BTreeSet<String> = self.request.as_written.nodes.iter().map(|node| node.name.clone()).collect();
         let mut finals: BTreeMap<String, String> = BTreeMap::new();
+        // The value fingerprints known so far (reused nodes: the lock's; rebuilt
+        // ones: measured), which the value keys of the nodes after them read.
+        let mut values: BTreeMap<String, String> = BTreeMap::new();
         let mut any_dirty = false;
+        // A rebuilt node whose values differ from the lock's (or that has none).
+        let mut any_changed = false;
         // Waves of nodes that do not read each other: a node's wave is one more
         // than the latest wave among the nodes it reads.
         for wave in self.waves() {
@@ -204,7 +215,11 @@ impl Engine {
             for name in &wave {
                 let declared = self.request.as_written.nodes.iter().find(|node| node.name == *name).expect("order lists nodes").clone();
                 let key = build_key(&self.settings_fingerprint, &declared, self.model_of(&declared), &finals);
-                if let Some(reused) = self.reusable(name, &key) {
+                let by_value = value_key(&self.settings_fingerprint, &declared, self.model_of(&declared), &values, &node_names);
+                if let Some(reused) = self.reusable(name, &key, by_value.as_deref()) {
+                    if let Some(locked) = reused.last().and_then(|node| node.provenance.values.clone()) {
+                        values.insert(name.clone(), locked);
+                    }
                     self.replace_node(name, reused);
                     // A validation of the plan before this node was reused is stale.
                     self.validation = None;
@@ -216,15 +231,38 @@ impl Engine {
                 }
             }
             if !dirty.is_empty() && self.stopped.is_none() {
-                self.ensure_validation().await?;
-                if !self.validation.as_ref().expect("validated").all() {
-                    let descended = self.descend_independent(&dirty).await;
-                    self.stop_if_spent(descended)?;
-                } else {
-                    for name in &dirty {
-                        self.outcomes.entry(name.clone()).or_insert_with(|| "kept as written (the plan passes every training example)".into());
+                // Cut-off by value: run the rebuilt nodes first (only what they
+                // read, with them); those that produce their locked values settle.
+                let produced = if self.could_settle(&dirty) { Some(self.produced_values(&dirty).await?) } else { None };
+                let changed = match &produced {
+                    Some(produced) => self.settle_by_value(&dirty, produced, &mut values),
+                    None => dirty.clone(),
+                };
+                if !changed.is_empty() {
+                    any_changed = true;
+                    let plan_before = self.plan_key();
+                    self.ensure_validation().await?;
+                    if !self.validation.as_ref().expect("validated").all() {
+                        let descended = self.descend_independent(&changed).await;
+                        self.stop_if_spent(descended)?;
+                    } else {
+                        for name in &changed {
+                            self.outcomes.entry(name.clone()).or_insert_with(|| "kept as written (the plan passes every training example)".into());
+                        }
+                    }
+                    // What the nodes after them read: their values as they now stand.
+                    let now = match produced {
+                        Some(produced) if self.plan_key() == plan_before => produced,
+                        _ => self.current_values(&changed).await?,
+                    };
+                    for name in &changed {
+                        if let Some(fingerprint) = now.get(name) {
+                            values.insert(name.clone(), fingerprint.clone());
+                        }
                     }
                 }
+            } else if !dirty.is_empty() {
+                any_changed = true;
             }
             for name in &wave {
                 self.record_finals(name, &mut finals);
@@ -255,6 +293,13 @@ impl Engine {
                     };
                     return Ok(WorkflowBuild { workflow, summary });
                 }
+            }
+        }
+        // Every node reused or settled by value: the plan produces the locked plan's
+        // values on every example, so its build record holds; nothing to descend.
+        if !any_changed {
+            if let Some(build) = self.request.previous.as_ref().and_then(|previous| previous.build.clone()).filter(|build| build.settings_fingerprint == self.settings_fingerprint) {
+                return self.finish_settled(build, &values, started);
             }
         }
         self.ensure_validation().await?;
@@ -294,7 +339,7 @@ impl Engine {
         } else {
             self.stopped.unwrap_or(if round > self.request.settings.budget.iterations { StopReason::BudgetSpent(BudgetLimit::Iterations) } else { StopReason::NoProgress })
         };
-        let validation_passed = if self.request.validation_examples.is_empty() {
+        let validation_set = if self.request.validation_examples.is_empty() {
             None
         } else {
             let plan = self.plan.clone();
@@ -307,9 +352,9 @@ impl Engine {
                 total: validation.passed.len(),
                 note: "the final plan on the validation set (not used to choose)".into(),
             });
-            Some(validation.count() as u32)
+            Some(validation)
         };
-        self.finish(evaluation, passed, total, stopped, started, validation_passed)
+        self.finish(evaluation, passed, total, stopped, started, validation_set)
     }
 
     /// A spent budget ends the descent (the plan so far is kept and recorded as

@@ -20,10 +20,13 @@ impl Engine {
         waves
     }
 
-    /// The locked nodes (inserted ones first) for `name` when its key matches.
-    pub(super) fn reusable(&self, name: &str, key: &str) -> Option<Vec<LockedNode>> {
+    /// The locked nodes (inserted ones first) for `name` when its key by artefact
+    /// or its key by value matches the lock's.
+    pub(super) fn reusable(&self, name: &str, key: &str, by_value: Option<&str>) -> Option<Vec<LockedNode>> {
         let previous = self.request.previous.as_ref()?;
-        let node = previous.nodes.iter().find(|node| node.name == name && node.provenance.build_key.as_deref() == Some(key))?;
+        let node = previous.nodes.iter().find(|node| {
+            node.name == name && (node.provenance.build_key.as_deref() == Some(key) || by_value.is_some_and(|by_value| node.provenance.value_key.as_deref() == Some(by_value)))
+        })?;
         let mut nodes: Vec<LockedNode> = previous.nodes.iter().filter(|inserted| inserted.provenance.inserted_for.as_deref() == Some(name)).cloned().collect();
         nodes.push(node.clone());
         Some(nodes)

@@ -105,7 +105,13 @@ impl Engine {
             return Ok(());
         }
         let teacher = self.teacher().await?;
-        let gold = gold_trace(&teacher, &self.request.as_written, &self.request.examples).await?;
+        // The previous lock's gold, per node: reused where its key still holds.
+        let locked: BTreeMap<String, NodeGold> =
+            self.request.previous.iter().flat_map(|previous| previous.nodes.iter()).filter_map(|node| Some((node.name.clone(), NodeGold::from_locked(node)?))).collect();
+        let teacher_fingerprint = crate::plan::fingerprint::fingerprint_of(&self.request.settings.teacher);
+        let outcome = gold_trace(&teacher, &self.request.as_written, &self.request.examples, &teacher_fingerprint, &locked).await?;
+        self.gold_records = Some(outcome.records);
+        let gold = outcome.trace;
         for (example, values) in gold.iter().enumerate() {
             (self.services.events)(&BuildEvent::GoldTrace { workflow: self.workflow_name(), example, values: values.clone().into_iter().collect() });
         }

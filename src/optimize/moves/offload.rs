@@ -308,11 +308,21 @@ pub async fn teacher_code(
             messages.push(assistant(reply.clone()));
             let Some(code) = code_block_in(&reply) else {
                 context.tried(Move::Offload, format!("teacher code (chain {chain}, round {round}): no code in the reply"), 0);
+                // A rejected reply is a round that scored nothing: it counts
+                // towards abandoning the chain like any round that did not improve.
+                if chain_best.is_some() {
+                    break;
+                }
+                chain_best = Some(0);
                 messages.push(user("Your reply had no ```python code block. Reply with the complete function in one code block.".into()));
                 continue;
             };
             if let Some(literal) = hard_coded_answer(&code, &context.trial.gold) {
                 context.tried(Move::Offload, format!("teacher code (chain {chain}, round {round}): rejected, it hard-codes the answer {literal}"), 0);
+                if chain_best.is_some() {
+                    break;
+                }
+                chain_best = Some(0);
                 messages.push(user(format!("Your function contains the expected answer {literal} literally. Compute it from the arguments instead; reply with the complete function in one code block.")));
                 continue;
             }
