@@ -173,6 +173,29 @@ async fn a_student_that_hangs_gives_504_within_the_timeout_and_healthz_stays_res
 }
 
 #[tokio::test]
+async fn a_student_that_hangs_at_warm_up_fails_the_load_within_the_timeout_with_a_message() {
+    let student = ScriptedHttpServer::answering(4, |_| None).await;
+    let url = format!("{}/v1", student.base_url());
+    let server = ServeProcess::start(&student_plan("serve-hang-warm-up"), &["--no-cache", "--timeout", "2"], &[("FLOWC_SERVE_TEST_STUDENT_URL", &url)]);
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let body = loop {
+        let (status, _, body) = post(&client, &server.url("/v1/workflows/echo:run"), r#"{"question": "hello"}"#).await;
+        assert_eq!(status, 503, "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default().to_string();
+        if message.contains("could not load") {
+            break body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "still loading after {:?}: {body}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("warm-up call to model `student` did not answer within --timeout (2 s)"), "{message}");
+    assert_eq!(client.get(server.url("/readyz")).send().await.unwrap().status(), 503);
+    assert_eq!(client.get(server.url("/healthz")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
 async fn a_full_queue_answers_429_with_retry_after_and_loading_answers_503() {
     // The warm-up takes 1.5 s: long enough to see 503s while loading.
     let student = ScriptedHttpServer::answering(32, |request| {

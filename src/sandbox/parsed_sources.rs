@@ -43,12 +43,9 @@ impl ParsedSources {
         Ok(ast)
     }
 
-    /// How many sources are kept parsed (for tests).
+    /// How many sources are kept parsed.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_source.borrow().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_source.borrow().is_empty()
     }
 }

@@ -50,7 +50,14 @@ async fn load(state: &ServeState) -> Result<LoadedPlan, String> {
             decoding: DecodingParameters { temperature: Some(0.0), seed: Some(0), max_tokens: Some(1), ..DecodingParameters::default() },
             constraint: OutputConstraint::None,
         };
-        models[name].chat(&request).await.map_err(|error| format!("the warm-up call to model `{name}` failed: {error}"))?;
+        // Bounded by --timeout, as any served call is: a model server that accepts
+        // the connection and never answers would otherwise keep the replica
+        // "loading" for ever, with no message.
+        let limit = state.config.timeout;
+        match tokio::time::timeout(limit, models[name].chat(&request)).await {
+            Ok(answer) => answer.map(|_| ()).map_err(|error| format!("the warm-up call to model `{name}` failed: {error}"))?,
+            Err(_) => return Err(format!("the warm-up call to model `{name}` did not answer within --timeout ({} s)", limit.as_secs_f64())),
+        }
     }
     Ok(LoadedPlan { executors: executors.into_iter().map(|executor| (executor.workflow.name.clone(), executor)).collect(), sandbox })
 }
