@@ -740,7 +740,8 @@ async fn a_teacher_reply_that_is_rejected_counts_as_a_round_of_its_chain() {
     // usable (no code block): each rejected reply is a round that scored nothing,
     // so each chain stops after its first feedback round, as it would after a
     // wrong program. Before rejected replies counted, each chain ran all three
-    // rounds: 3 + 2 × 3 = 9 teacher calls, as the real gsm_hard build measured.
+    // rounds: 3 + 2 × 3 = 9 teacher calls, as the real gsm_hard build measured (v7,
+    // before the role-vocabulary call).
     let examples = vec![
         json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 1234567.0}),
         json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 42.0}),
@@ -762,6 +763,7 @@ async fn a_teacher_reply_that_is_rejected_counts_as_a_round_of_its_chain() {
     assert_eq!(lock.workflows[0].build.as_ref().unwrap().stopped, "nothing-left-to-try");
     let rejected = events.iter().filter(|event| matches!(event, BuildEvent::MoveTried { detail, .. } if detail.contains("no code in the reply"))).count();
     assert_eq!(rejected, 4, "two rejected replies per chain, two chains: {events:#?}");
-    // The gold trace (3 calls) and two chains of two calls each.
-    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 7);
+    // The gold trace (3 calls), the role vocabulary (1) and two chains of two
+    // calls each.
+    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 8);
 }
