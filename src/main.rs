@@ -1,8 +1,3 @@
-// See Cargo.toml: many small allocations, freed across threads (the language
-// server's main thread drops what its workers built).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     // Like other command-line tools, stop quietly when the reader of our output goes
     // away (`flowc run ... | head`), instead of failing on a broken pipe.
