@@ -251,6 +251,9 @@ impl Server {
                     }
                 });
                 self.check_open_documents(Some(path));
+                // What the previous check read (an import just typed, say) is watched
+                // from now on: the list is cheap, and the watcher skips known folders.
+                self.update_watched_files();
             }
             notifications::DidCloseTextDocument::METHOD => {
                 let Some(params) = extract::<DidCloseTextDocumentParams>(notification) else { return };
@@ -266,7 +269,10 @@ impl Server {
                 self.check_open_documents(None);
                 self.update_watched_files();
             }
-            notifications::DidSaveTextDocument::METHOD => self.check_open_documents(None),
+            notifications::DidSaveTextDocument::METHOD => {
+                self.check_open_documents(None);
+                self.update_watched_files();
+            }
             notifications::DidChangeWatchedFiles::METHOD => {
                 let Some(params) = extract::<DidChangeWatchedFilesParams>(notification) else { return };
                 let changed: Vec<PathBuf> = params.changes.iter().filter_map(|change| self.paths.path_of_uri(&change.uri)).collect();
