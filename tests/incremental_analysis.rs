@@ -134,3 +134,72 @@ fn editing_an_imported_file_without_changing_its_meaning_reanalyses_nothing_in_t
     let main_codes = codes(&database, main_file);
     assert!(main_codes.contains(&"E0202".to_string()), "{main_codes:?}");
 }
+
+/// A workflow of `count` nodes, every one upstream of the output: `n0` reads the
+/// question, each llm node reads the one before (`{nK.value}`), every fifth node is
+/// a code node that reads its predecessor's value.
+fn many_node_workflow(count: usize) -> String {
+    let mut text = String::from("model student = gguf(\"student.gguf\") {\n  temperature = 0\n}\n\nworkflow big(question: text) -> (answer: number) {\n");
+    for index in 0..count {
+        if index == 0 {
+            text.push_str("  node n0 = llm(student) {\n    prompt = \"Read: {question}\"\n    output = json { value: number, summary: text }\n  }\n");
+        } else if index % 5 == 0 {
+            text.push_str(&format!(
+                "  node n{index} = code {{\n    inputs {{ previous: number = n{}.value }}\n    source = \"\"\"\ndef run(previous):\n    return {{\"value\": previous + {index}, \"summary\": \"step\"}}\n\"\"\"\n    output = json {{ value: number, summary: text }}\n  }}\n",
+                index - 1
+            ));
+        } else {
+            text.push_str(&format!(
+                "  node n{index} = llm(student) {{\n    prompt = \"Step {index} after {{n{}.value}}\"\n    output = json {{ value: number, summary: text }}\n  }}\n",
+                index - 1
+            ));
+        }
+    }
+    text.push_str(&format!("  answer = n{}.value\n}}\n", count - 1));
+    text
+}
+
+#[test]
+fn a_one_node_edit_in_a_many_node_workflow_rechecks_that_node_alone() {
+    const NODES: usize = 200;
+    let (mut database, log) = database();
+    let original = many_node_workflow(NODES);
+    let path = Path::new("memory/many.flow");
+    let file = database.set_file_text(path, original.clone());
+    assert!(codes(&database, file).is_empty(), "{:?}", codes(&database, file));
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "analyze_node"), NODES, "the first check checks every node once");
+    assert_eq!(ExecutionLog::count(&executions, "code_run_signature"), NODES / 5 - 1, "each code node's `run` is read once");
+
+    // Type one character into the prompt of a node in the middle.
+    let typed = original.replace("prompt = \"Step 101 after", "prompt = \"Step 101x after");
+    assert_ne!(typed, original);
+    database.set_file_text(path, typed);
+    assert!(codes(&database, file).is_empty());
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "parse_file"), 1);
+    assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 1, "the workflow collects its nodes again");
+    assert_eq!(ExecutionLog::count(&executions, "workflow_context"), 1, "re-run, and found equal");
+    assert_eq!(ExecutionLog::count(&executions, "analyze_node"), 1, "only the edited node is re-checked: {:#?}", executions.iter().filter(|e| e.starts_with("analyze_node(")).collect::<Vec<_>>());
+    assert_eq!(ExecutionLog::count(&executions, "code_run_signature"), 0, "no code is parsed again");
+
+    // A mistake inside one node is found by re-checking that node alone, and so is its fix.
+    let broken = original.replace("prompt = \"Step 101 after {n100.value}\"", "prompt = \"Step 101 after {n100.valeu}\"");
+    assert_ne!(broken, original);
+    database.set_file_text(path, broken);
+    assert_eq!(codes(&database, file), vec!["E0104".to_string()]);
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "analyze_node"), 1, "{executions:#?}");
+    database.set_file_text(path, original.clone());
+    assert!(codes(&database, file).is_empty());
+    assert_eq!(ExecutionLog::count(&log.take(), "analyze_node"), 1);
+
+    // Editing a code node's source re-reads that code alone.
+    let recoded = original.replace("return {\"value\": previous + 100,", "return {\"value\": previous - 100,");
+    assert_ne!(recoded, original);
+    database.set_file_text(path, recoded);
+    assert!(codes(&database, file).is_empty());
+    let executions = log.take();
+    assert_eq!(ExecutionLog::count(&executions, "analyze_node"), 1, "{executions:#?}");
+    assert_eq!(ExecutionLog::count(&executions, "code_run_signature"), 1);
+}

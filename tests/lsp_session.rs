@@ -360,3 +360,64 @@ fn token_at(data: &[Value], legend: &[String], position: Value) -> Option<(Strin
     }
     None
 }
+
+/// The code lens's title for the first workflow, asked until it is not "being hashed"
+/// (the digest of the model file is computed in the background when the file opens).
+fn settled_lens_title(client: &mut LspClient, uri: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let lenses = client.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}}));
+        let title = lenses[0]["command"]["title"].as_str().unwrap_or_else(|| panic!("a code lens: {lenses}")).to_string();
+        if !title.contains("being hashed") || std::time::Instant::now() > deadline {
+            return title;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_for_lens_refresh(client: &mut LspClient, what: &str) {
+    let request = client.wait_for(Duration::from_secs(20), what, |message| message["method"] == "workspace/codeLens/refresh");
+    assert!(request.get("id").is_some(), "a request the client answers: {request}");
+    client.send(&json!({"jsonrpc": "2.0", "id": request["id"], "result": null}));
+}
+
+#[test]
+fn the_code_lens_is_refreshed_when_the_lock_is_rewritten() {
+    let folder = temporary_folder("lens-refresh");
+    let path = folder.join("solve.flow");
+    std::fs::write(&path, SOURCE).unwrap();
+    std::fs::write(folder.join("student.gguf"), b"GGUF stand-in: hashed, never loaded").unwrap();
+    let lock = |folder: &Path| {
+        let output = Command::new(FLOWC).arg("lock").arg(folder.join("solve.flow")).output().expect("run flowc lock");
+        assert!(output.status.success(), "flowc lock failed: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    lock(&folder);
+
+    let mut client = LspClient::start(Path::new(FLOWC));
+    client.initialize(&folder);
+    let uri = client.open(&path, SOURCE);
+    client.diagnostics(&uri, Some(1));
+    assert_eq!(settled_lens_title(&mut client, &uri), "plan: up to date");
+    // A refresh sent for the digests of the opening (if any) is answered and dropped
+    // by the next request: the one waited for below is the lock's.
+    std::thread::sleep(Duration::from_millis(300));
+    settled_lens_title(&mut client, &uri);
+
+    // Someone edits the file elsewhere and locks that version: the buffer (unchanged)
+    // is now one node away from the lock, and the server says so unasked.
+    let elsewhere = SOURCE.replace("You copy the numbers of a problem.", "You copy every number of a problem.");
+    assert_ne!(elsewhere, SOURCE);
+    std::fs::write(&path, &elsewhere).unwrap();
+    lock(&folder);
+    wait_for_lens_refresh(&mut client, "a code lens refresh after the lock was rewritten");
+    let stale = settled_lens_title(&mut client, &uri);
+    // The edited node and the two that read it (their inputs' fingerprints moved).
+    assert!(stale.starts_with("plan: stale (3 nodes changed)"), "{stale}");
+
+    // Locked again from the buffer's text: up to date again.
+    std::fs::write(&path, SOURCE).unwrap();
+    lock(&folder);
+    wait_for_lens_refresh(&mut client, "a code lens refresh after the lock was rewritten again");
+    assert_eq!(settled_lens_title(&mut client, &uri), "plan: up to date");
+    assert!(client.shut_down().success());
+}

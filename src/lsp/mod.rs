@@ -11,6 +11,7 @@ pub mod code_lens;
 pub mod completion;
 pub mod definition;
 pub mod diagnostics;
+pub mod disk_watch;
 pub mod document_symbols;
 pub mod folding_ranges;
 pub mod formatting;

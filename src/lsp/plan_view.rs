@@ -36,6 +36,19 @@ pub fn warm_model_digests(source: &Path) {
     hash_in_background(paths);
 }
 
+type DigestListener = Box<dyn Fn() + Send>;
+
+fn digest_listener() -> &'static std::sync::Mutex<Option<DigestListener>> {
+    static LISTENER: std::sync::OnceLock<std::sync::Mutex<Option<DigestListener>>> = std::sync::OnceLock::new();
+    LISTENER.get_or_init(Default::default)
+}
+
+/// `listener` is called each time background hashing has finished a batch: what
+/// said "being hashed" (the code lens, a hover) can be asked again. The server sets it.
+pub fn when_digests_known(listener: impl Fn() + Send + 'static) {
+    *digest_listener().lock().expect("digest listener") = Some(Box::new(listener));
+}
+
 /// Hash model files in the background (no snapshot held, so no edit waits); a
 /// file already being hashed is not hashed twice at once.
 pub fn hash_in_background(paths: Vec<PathBuf>) {
@@ -52,6 +65,9 @@ pub fn hash_in_background(paths: Vec<PathBuf>) {
         for path in paths {
             let _ = file_sha256(&path);
             hashing.lock().expect("hashing set").remove(&path);
+        }
+        if let Some(listener) = &*digest_listener().lock().expect("digest listener") {
+            listener();
         }
     });
 }

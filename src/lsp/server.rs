@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{self as notifications, Notification as _};
 use lsp_types::request::{self as requests, Request as _};
@@ -25,11 +25,13 @@ use serde::Serialize;
 
 use super::capabilities::server_capabilities;
 use super::diagnostics::{publish_diagnostics, PublishedDiagnostics};
+use super::disk_watch::{start_disk_watch, ServerEvent};
+use super::plan_view::{when_digests_known, LOCK_FILE_NAME};
 use super::semantic_tokens::TokenHistory;
 use super::snapshot::{RequestFailure, RequestResult, Snapshot};
 use super::workspace::{apply_changes, DocumentText, FileLayer, OpenDocument, OpenDocuments, PathMapping};
 use super::*;
-use crate::semantic::database::FlowDatabase;
+use crate::semantic::database::{normalize_path, FlowDatabase};
 
 pub struct Server {
     sender: Sender<Message>,
@@ -43,12 +45,24 @@ pub struct Server {
     token_history: TokenHistory,
     /// Workers still running, joined (bounded) at exit so no answer is cut in half.
     workers: Vec<std::thread::JoinHandle<()>>,
+    /// The client re-asks for code lenses on `workspace/codeLens/refresh`.
+    code_lens_refresh: bool,
+    /// Ids of the requests the server sends the client.
+    next_request_id: u64,
+    /// The disk watcher's list of files to watch (`None`: no watcher).
+    watch_files: Option<Sender<Vec<PathBuf>>>,
 }
 
 /// Run a server on `connection` until the client says exit.
 pub fn serve(connection: Connection) -> Result<(), String> {
     let capabilities = serde_json::to_value(server_capabilities()).map_err(|error| error.to_string())?;
-    connection.initialize(capabilities).map_err(|error| format!("the client did not initialise: {error}"))?;
+    let initialize = connection.initialize(capabilities).map_err(|error| format!("the client did not initialise: {error}"))?;
+    let code_lens_refresh = initialize.pointer("/capabilities/workspace/codeLens/refreshSupport").and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let (event_sender, events): (Sender<ServerEvent>, Receiver<ServerEvent>) = crossbeam_channel::unbounded();
+    let digest_events = event_sender.clone();
+    when_digests_known(move || {
+        let _ = digest_events.send(ServerEvent::DigestsKnown);
+    });
     let mut server = Server {
         sender: connection.sender.clone(),
         database: FlowDatabase::default(),
@@ -59,8 +73,24 @@ pub fn serve(connection: Connection) -> Result<(), String> {
         published: Default::default(),
         token_history: Default::default(),
         workers: Vec::new(),
+        code_lens_refresh,
+        next_request_id: 0,
+        watch_files: start_disk_watch(event_sender),
     };
-    for message in &connection.receiver {
+    loop {
+        let message = crossbeam_channel::select! {
+            recv(connection.receiver) -> message => match message {
+                Ok(message) => message,
+                Err(_) => break,
+            },
+            recv(events) -> event => {
+                if let Ok(event) = event {
+                    server.on_event(event);
+                }
+                server.workers.retain(|worker| !worker.is_finished());
+                continue;
+            }
+        };
         match message {
             Message::Request(request) => {
                 if connection.handle_shutdown(&request).map_err(|error| error.to_string())? {
@@ -204,6 +234,7 @@ impl Server {
                 });
                 plan_view::warm_model_digests(&path);
                 self.check_open_documents(Some(path));
+                self.update_watched_files();
             }
             notifications::DidChangeTextDocument::METHOD => {
                 let Some(params) = extract::<DidChangeTextDocumentParams>(notification) else { return };
@@ -220,6 +251,9 @@ impl Server {
                     }
                 });
                 self.check_open_documents(Some(path));
+                // What the previous check read (an import just typed, say) is watched
+                // from now on: the list is cheap, and the watcher skips known folders.
+                self.update_watched_files();
             }
             notifications::DidCloseTextDocument::METHOD => {
                 let Some(params) = extract::<DidCloseTextDocumentParams>(notification) else { return };
@@ -233,25 +267,16 @@ impl Server {
                 let clear = PublishDiagnosticsParams { uri: params.text_document.uri, diagnostics: Vec::new(), version: None };
                 let _ = self.sender.send(Notification::new(notifications::PublishDiagnostics::METHOD.into(), clear).into());
                 self.check_open_documents(None);
+                self.update_watched_files();
             }
-            notifications::DidSaveTextDocument::METHOD => self.check_open_documents(None),
+            notifications::DidSaveTextDocument::METHOD => {
+                self.check_open_documents(None);
+                self.update_watched_files();
+            }
             notifications::DidChangeWatchedFiles::METHOD => {
                 let Some(params) = extract::<DidChangeWatchedFilesParams>(notification) else { return };
-                let changed: Vec<PathBuf> = params
-                    .changes
-                    .iter()
-                    .filter_map(|change| self.paths.path_of_uri(&change.uri))
-                    .filter(|path| self.documents.get(path).is_none())
-                    .collect();
-                if changed.is_empty() {
-                    return;
-                }
-                self.apply_edit(|server| {
-                    for path in &changed {
-                        FileLayer::restore_disk_text(&mut server.database, path);
-                    }
-                });
-                self.check_open_documents(None);
+                let changed: Vec<PathBuf> = params.changes.iter().filter_map(|change| self.paths.path_of_uri(&change.uri)).collect();
+                self.on_disk_changes(changed);
             }
             notifications::Cancel::METHOD => {
                 let Some(params) = extract::<CancelParams>(notification) else { return };
@@ -264,6 +289,62 @@ impl Server {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn on_event(&mut self, event: ServerEvent) {
+        match event {
+            ServerEvent::DiskChanged(paths) => self.on_disk_changes(paths),
+            ServerEvent::DigestsKnown => self.refresh_code_lenses(),
+        }
+    }
+
+    /// Files changed on disk (the watcher's report, or the client's): the database
+    /// re-reads those it knows (open buffers keep the editor's text) and open files
+    /// are re-checked; a lock rewritten beside an open file changes its code lens.
+    fn on_disk_changes(&mut self, paths: Vec<PathBuf>) {
+        let paths: Vec<PathBuf> = paths.into_iter().map(|path| normalize_path(&path)).collect();
+        let lock_changed = paths.iter().any(|path| path.file_name().is_some_and(|name| name == LOCK_FILE_NAME));
+        let on_disk: Vec<PathBuf> = paths.iter().filter(|path| self.documents.get(path).is_none()).cloned().collect();
+        let known = self.database.watched_paths();
+        let read_before: Vec<PathBuf> = on_disk.iter().filter(|path| known.contains(path)).cloned().collect();
+        if !read_before.is_empty() {
+            self.apply_edit(|server| {
+                for path in &read_before {
+                    FileLayer::restore_disk_text(&mut server.database, path);
+                }
+            });
+            self.check_open_documents(None);
+            self.update_watched_files();
+        }
+        if lock_changed {
+            // What depends on the lock and is pushed, not asked for: the code lens.
+            // (Hover reads the lock when asked.)
+            self.refresh_code_lenses();
+        }
+    }
+
+    /// Ask the client to request code lenses again, if it said it can.
+    fn refresh_code_lenses(&mut self) {
+        if !self.code_lens_refresh {
+            return;
+        }
+        self.next_request_id += 1;
+        let id = RequestId::from(format!("flowc-code-lens-refresh-{}", self.next_request_id));
+        let request = Request::new(id, requests::CodeLensRefresh::METHOD.into(), serde_json::Value::Null);
+        let _ = self.sender.send(request.into());
+    }
+
+    /// Tell the watcher what the server reads now: the open files (and so the locks
+    /// beside them: the watcher watches folders) and every file the database read.
+    fn update_watched_files(&mut self) {
+        let Some(watch_files) = &self.watch_files else { return };
+        let mut files = self.documents.paths();
+        files.extend(self.database.watched_paths());
+        files.sort();
+        files.dedup();
+        if watch_files.send(files).is_err() {
+            self.watch_files = None;
         }
     }
 

@@ -103,7 +103,7 @@ impl PlanBuilder<'_> {
         let mut node_fingerprints: BTreeMap<String, String> = BTreeMap::new();
         let mut nodes_by_name: BTreeMap<String, LockedNode> = BTreeMap::new();
         // Indexed once: a plan of n nodes must not scan every node and edge n times.
-        let declarations: std::collections::HashMap<&str, &NodeHir> = workflow.nodes.iter().map(|node| (node.name.text.as_str(), node)).collect();
+        let declarations: std::collections::HashMap<&str, &NodeHir> = workflow.nodes.iter().map(|node| (node.name.text.as_str(), &**node)).collect();
         let outputs: std::collections::HashMap<&str, &Type> = graph.nodes.iter().map(|node| (node.name.as_str(), &node.output)).collect();
         let mut reads_by_node: std::collections::HashMap<&str, std::collections::BTreeSet<String>> = std::collections::HashMap::new();
         for edge in &graph.edges {

@@ -29,10 +29,11 @@ pub struct ItemAnalysis {
 }
 
 pub fn analyze(db: &dyn Db, file: SourceFile, key: &str) -> ItemAnalysis {
-    let Some(hir) = item_hir(db, ItemId::new(db, file, key.to_string())) else {
+    let item = ItemId::new(db, file, key.to_string());
+    let Some(hir) = item_hir(db, item) else {
         return ItemAnalysis::default();
     };
-    let mut checker = Checker { db, file, key: key.to_string(), scope: file_scope(db, file), diagnostics: Vec::new() };
+    let mut checker = Checker::new(db, file, key);
     let graph = match &*hir {
         ItemHir::Import(_) => None,
         ItemHir::Model(model) => {
@@ -47,7 +48,7 @@ pub fn analyze(db: &dyn Db, file: SourceFile, key: &str) -> ItemAnalysis {
             check_metric(&mut checker, metric);
             None
         }
-        ItemHir::Workflow(workflow) => Some(Arc::new(check_workflow(&mut checker, workflow))),
+        ItemHir::Workflow(workflow) => Some(Arc::new(check_workflow(&mut checker, item, workflow))),
         ItemHir::Optimize(optimize) => {
             check_optimize(&mut checker, optimize);
             None
@@ -66,6 +67,10 @@ pub struct Checker<'db> {
 }
 
 impl<'db> Checker<'db> {
+    pub fn new(db: &'db dyn Db, file: SourceFile, key: &str) -> Checker<'db> {
+        Checker { db, file, key: key.to_string(), scope: file_scope(db, file), diagnostics: Vec::new() }
+    }
+
     pub fn at(&self, anchor: AnchorId) -> AnchorRef {
         AnchorRef { file: self.file, item: self.key.clone(), anchor }
     }

@@ -2,9 +2,10 @@
 //! properties, references (the edges), types along edges, bindings, cycles, unused
 //! nodes and inputs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::analysis::{list_names, Checker};
+use super::database::{analyze_node, code_run_signature, workflow_context, CodeText, ItemId, NodeId};
 use super::anchor::SemanticDiagnostic;
 use super::check_model::{check_decoding_parameter, DECODING_PARAMETERS};
 use super::hir::*;
@@ -19,7 +20,8 @@ pub const CODE_PROPERTIES: [&str; 3] = ["inputs", "source", "output"];
 pub const VOTES: [&str; 2] = ["majority", "median"];
 
 /// One use of a value, found in a template, a code input or a binding.
-struct Reference {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
     from: Endpoint,
     /// Position of the node read, `None` for inputs.
     from_position: Option<usize>,
@@ -29,136 +31,185 @@ struct Reference {
     anchor: AnchorId,
 }
 
-struct WorkflowChecker<'c, 'db> {
-    checker: &'c mut Checker<'db>,
-    workflow: &'c WorkflowHir,
+/// What each node of a workflow is checked against: the signature and the declared
+/// nodes (names, positions, declared output types). It is a query of its own
+/// ([`workflow_context`]): an edit inside one node leaves it equal, so salsa re-checks
+/// that node alone ([`analyze_node`]) and reuses the checks of the others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkflowContext {
+    name: String,
     inputs: Vec<(Name, Type)>,
     outputs: Vec<(Name, Type, AnchorId)>,
+    node_names: Vec<String>,
     /// Node name → position, first declaration wins.
     node_positions: HashMap<String, usize>,
     node_outputs: Vec<(Type, Option<AnchorId>)>,
+    /// Duplicate members, bad signature types and defaults, bad output types.
+    diagnostics: Vec<SemanticDiagnostic>,
+}
+
+/// The per-node firewall's product: everything the workflow needs from one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeCheck {
+    diagnostics: Vec<SemanticDiagnostic>,
     references: Vec<Reference>,
     /// A reference named nothing: which nodes and inputs are used is then unknown.
     unresolved_references: bool,
-    /// Models that nodes name and that resolved cleanly: another node naming one
-    /// needs no second look (that look reports nothing and reads the same queries).
-    resolved_models: HashSet<String>,
+    graph_node: GraphNode,
 }
 
-pub fn check_workflow(checker: &mut Checker, workflow: &WorkflowHir) -> WorkflowGraph {
-    let mut this = WorkflowChecker {
-        checker,
-        workflow,
+/// The context of a workflow item (`None` if the item is not a workflow).
+pub fn build_workflow_context(checker: &mut Checker, workflow: &WorkflowHir) -> WorkflowContext {
+    let mut context = WorkflowContext {
+        name: workflow.name.text.clone(),
         inputs: Vec::new(),
         outputs: Vec::new(),
-        node_positions: HashMap::new(),
-        node_outputs: Vec::new(),
-        references: Vec::new(),
-        unresolved_references: false,
-        resolved_models: HashSet::new(),
+        node_names: workflow.nodes.iter().map(|node| node.name.text.clone()).collect(),
+        node_positions: HashMap::with_capacity(workflow.nodes.len()),
+        node_outputs: Vec::with_capacity(workflow.nodes.len()),
+        diagnostics: Vec::new(),
     };
-    this.check_signature();
-    this.declare_nodes();
-    let mut graph_nodes = Vec::new();
-    for (position, node) in workflow.nodes.iter().enumerate() {
-        graph_nodes.push(this.check_node(position, node));
+    check_signature(checker, workflow, &mut context);
+    declare_nodes(checker, workflow, &mut context);
+    context.diagnostics = std::mem::take(&mut checker.diagnostics);
+    context
+}
+
+/// The checks of one node against its workflow's context.
+pub fn check_one_node(checker: &mut Checker, context: &WorkflowContext, position: usize, node: &NodeHir) -> NodeCheck {
+    let mut this = WorkflowChecker { checker, context, references: Vec::new(), unresolved_references: false };
+    let graph_node = this.check_node(position, node);
+    NodeCheck {
+        diagnostics: std::mem::take(&mut this.checker.diagnostics),
+        references: this.references,
+        unresolved_references: this.unresolved_references,
+        graph_node,
     }
-    let bindings = this.check_bindings();
-    let topological_order = this.check_graph(&bindings);
-    // Nothing reads the declared output types any more: the graph takes them.
-    for (graph_node, (output, _)) in graph_nodes.iter_mut().zip(std::mem::take(&mut this.node_outputs)) {
-        graph_node.output = output;
+}
+
+struct WorkflowChecker<'c, 'db> {
+    checker: &'c mut Checker<'db>,
+    context: &'c WorkflowContext,
+    references: Vec<Reference>,
+    /// A reference named nothing: which nodes and inputs are used is then unknown.
+    unresolved_references: bool,
+}
+
+/// The whole workflow: its context and each node's check come from their queries
+/// (reused when unchanged); bindings and the graph-wide checks (cycles, unused
+/// nodes and inputs, the order) run here, over what the nodes report.
+pub fn check_workflow(checker: &mut Checker, item: ItemId<'_>, workflow: &WorkflowHir) -> WorkflowGraph {
+    let db = checker.db;
+    let Some(context) = workflow_context(db, item) else {
+        return WorkflowGraph { name: workflow.name.text.clone(), ..WorkflowGraph::default() };
+    };
+    checker.diagnostics.extend(context.diagnostics.iter().cloned());
+    let mut this = WorkflowChecker { checker, context, references: Vec::new(), unresolved_references: false };
+    let mut graph_nodes = Vec::with_capacity(workflow.nodes.len());
+    for position in 0..workflow.nodes.len() {
+        let Some(node) = analyze_node(db, NodeId::new(db, item, position)) else {
+            // Unreachable (the position is the workflow's): an unchecked node.
+            graph_nodes.push(GraphNode { name: this.context.node_names[position].clone(), kind: None, model: None, output: Type::Error });
+            continue;
+        };
+        this.checker.diagnostics.extend(node.diagnostics.iter().cloned());
+        this.references.extend(node.references.iter().cloned());
+        this.unresolved_references |= node.unresolved_references;
+        graph_nodes.push(node.graph_node.clone());
     }
+    let bindings = this.check_bindings(workflow);
+    let topological_order = this.check_graph(workflow, &bindings);
+    let node_names = &this.context.node_names;
     WorkflowGraph {
-        name: workflow.name.text.clone(),
-        inputs: this.inputs.iter().map(|(name, ty)| (name.text.clone(), ty.clone())).collect(),
-        outputs: this.outputs.iter().map(|(name, ty, _)| (name.text.clone(), ty.clone())).collect(),
+        name: this.context.name.clone(),
+        inputs: this.context.inputs.iter().map(|(name, ty)| (name.text.clone(), ty.clone())).collect(),
+        outputs: this.context.outputs.iter().map(|(name, ty, _)| (name.text.clone(), ty.clone())).collect(),
         nodes: graph_nodes,
         // The checks are done: the references become the edges.
         edges: std::mem::take(&mut this.references)
             .into_iter()
             .filter_map(|reference| {
                 let to = reference.to?;
-                Some(GraphEdge { from: reference.from, to: workflow.nodes[to].name.text.clone(), path: reference.path })
+                Some(GraphEdge { from: reference.from, to: node_names[to].clone(), path: reference.path })
             })
             .collect(),
         bindings,
-        topological_order: topological_order.map(|order| order.into_iter().map(|position| workflow.nodes[position].name.text.clone()).collect()),
+        topological_order: topological_order.map(|order| order.into_iter().map(|position| node_names[position].clone()).collect()),
+    }
+}
+
+fn check_signature(checker: &mut Checker, workflow: &WorkflowHir, context: &mut WorkflowContext) {
+    let mut seen: Vec<Name> = Vec::new();
+    for (param, is_input) in workflow.inputs.iter().map(|p| (p, true)).chain(workflow.outputs.iter().map(|p| (p, false))) {
+        if let Some(first) = seen.iter().find(|name| name.text == param.name.text) {
+            let diagnostic = SemanticDiagnostic::new(
+                &codes::DUPLICATE_MEMBER,
+                format!("`{}` is declared twice in the signature of `{}`", param.name.text, workflow.name.text),
+                checker.at(param.name.anchor),
+                "declared again",
+            )
+            .with_secondary(checker.at(first.anchor), "first declared here")
+            .with_help("inputs and outputs share one namespace; rename one of them");
+            checker.report(diagnostic);
+            continue;
+        }
+        seen.push(param.name.clone());
+        let ty = checker.resolve_type(&param.ty);
+        if let Some(default) = &param.default {
+            if is_input {
+                checker.check_literal_against(default, &ty, &format!("the default of `{}`", param.name.text));
+            } else {
+                checker.error(
+                    &codes::INVALID_PROPERTY_VALUE,
+                    format!("the output `{}` has a default", param.name.text),
+                    default.anchor,
+                    "outputs take no default",
+                    "outputs get their value from a binding in the body: `answer = node`",
+                );
+            }
+        }
+        if is_input {
+            context.inputs.push((param.name.clone(), ty));
+        } else {
+            context.outputs.push((param.name.clone(), ty, param.ty.anchor));
+        }
+    }
+}
+
+/// Register node names first: references may point forward (order in the file
+/// does not matter, the graph does).
+fn declare_nodes(checker: &mut Checker, workflow: &WorkflowHir, context: &mut WorkflowContext) {
+    for (position, node) in workflow.nodes.iter().enumerate() {
+        let clash = context.node_positions.get(&node.name.text).map(|first| workflow.nodes[*first].name.anchor).or_else(|| {
+            context.inputs.iter().find(|(input, _)| input.text == node.name.text).map(|(input, _)| input.anchor)
+        });
+        if let Some(first) = clash {
+            let diagnostic = SemanticDiagnostic::new(
+                &codes::DUPLICATE_MEMBER,
+                format!("`{}` is declared twice in `{}`", node.name.text, workflow.name.text),
+                checker.at(node.name.anchor),
+                "declared again",
+            )
+            .with_secondary(checker.at(first), "first declared here")
+            .with_help("nodes and inputs share one namespace; rename this node");
+            checker.report(diagnostic);
+        } else {
+            context.node_positions.insert(node.name.text.clone(), position);
+        }
+        // The declared output type, resolved once here so references can use it.
+        let output = node.properties.get("output").and_then(|property| match &property.value {
+            PropertyValueHir::Type(ty) => Some(ty),
+            _ => None,
+        });
+        let resolved = match output {
+            Some(ty) => (checker.resolve_type(ty), Some(ty.anchor)),
+            None => (Type::Error, None),
+        };
+        context.node_outputs.push(resolved);
     }
 }
 
 impl WorkflowChecker<'_, '_> {
-    fn check_signature(&mut self) {
-        let mut seen: Vec<Name> = Vec::new();
-        for (param, is_input) in self.workflow.inputs.iter().map(|p| (p, true)).chain(self.workflow.outputs.iter().map(|p| (p, false))) {
-            if let Some(first) = seen.iter().find(|name| name.text == param.name.text) {
-                let diagnostic = SemanticDiagnostic::new(
-                    &codes::DUPLICATE_MEMBER,
-                    format!("`{}` is declared twice in the signature of `{}`", param.name.text, self.workflow.name.text),
-                    self.checker.at(param.name.anchor),
-                    "declared again",
-                )
-                .with_secondary(self.checker.at(first.anchor), "first declared here")
-                .with_help("inputs and outputs share one namespace; rename one of them");
-                self.checker.report(diagnostic);
-                continue;
-            }
-            seen.push(param.name.clone());
-            let ty = self.checker.resolve_type(&param.ty);
-            if let Some(default) = &param.default {
-                if is_input {
-                    self.checker.check_literal_against(default, &ty, &format!("the default of `{}`", param.name.text));
-                } else {
-                    self.checker.error(
-                        &codes::INVALID_PROPERTY_VALUE,
-                        format!("the output `{}` has a default", param.name.text),
-                        default.anchor,
-                        "outputs take no default",
-                        "outputs get their value from a binding in the body: `answer = node`",
-                    );
-                }
-            }
-            if is_input {
-                self.inputs.push((param.name.clone(), ty));
-            } else {
-                self.outputs.push((param.name.clone(), ty, param.ty.anchor));
-            }
-        }
-    }
-
-    /// Register node names first: references may point forward (order in the file
-    /// does not matter, the graph does).
-    fn declare_nodes(&mut self) {
-        for (position, node) in self.workflow.nodes.iter().enumerate() {
-            let clash = self.node_positions.get(&node.name.text).map(|first| self.workflow.nodes[*first].name.anchor).or_else(|| {
-                self.inputs.iter().find(|(input, _)| input.text == node.name.text).map(|(input, _)| input.anchor)
-            });
-            if let Some(first) = clash {
-                let diagnostic = SemanticDiagnostic::new(
-                    &codes::DUPLICATE_MEMBER,
-                    format!("`{}` is declared twice in `{}`", node.name.text, self.workflow.name.text),
-                    self.checker.at(node.name.anchor),
-                    "declared again",
-                )
-                .with_secondary(self.checker.at(first), "first declared here")
-                .with_help("nodes and inputs share one namespace; rename this node");
-                self.checker.report(diagnostic);
-            } else {
-                self.node_positions.insert(node.name.text.clone(), position);
-            }
-            // The declared output type, resolved once here so references can use it.
-            let output = node.properties.get("output").and_then(|property| match &property.value {
-                PropertyValueHir::Type(ty) => Some(ty),
-                _ => None,
-            });
-            let resolved = match output {
-                Some(ty) => (self.checker.resolve_type(ty), Some(ty.anchor)),
-                None => (Type::Error, None),
-            };
-            self.node_outputs.push(resolved);
-        }
-    }
-
     fn check_node(&mut self, position: usize, node: &NodeHir) -> GraphNode {
         let kind = NodeKind::from_name(&node.kind.text);
         let mut model = None;
@@ -187,16 +238,13 @@ impl WorkflowChecker<'_, '_> {
             // that what it reads is not reported as unused.
             None => self.collect_references_loosely(position, node),
         }
-        // The output type is moved in by `check_workflow` once every reference is checked.
-        GraphNode { name: node.name.text.clone(), kind, model, output: Type::Error }
+        GraphNode { name: node.name.text.clone(), kind, model, output: self.context.node_outputs[position].0.clone() }
     }
 
     fn check_model_argument(&mut self, node: &NodeHir) -> Option<String> {
         match node.kind_arguments.as_deref() {
             Some([model]) => {
-                if !self.resolved_models.contains(&model.text) && self.checker.resolve_item(model, ItemKind::Model).is_some() {
-                    self.resolved_models.insert(model.text.clone());
-                }
+                self.checker.resolve_item(model, ItemKind::Model);
                 Some(model.text.clone())
             }
             Some([_, extra, ..]) => {
@@ -315,7 +363,7 @@ impl WorkflowChecker<'_, '_> {
             let help = did_you_mean(&vote, VOTES, "vote rules").unwrap_or_else(|| format!("the vote rules are {}", list_names(&VOTES)));
             self.checker.error(&codes::INVALID_PROPERTY_VALUE, format!("`{vote}` is not a vote rule"), anchor, "unknown vote rule", help);
         } else if vote == "median" {
-            let output = &self.node_outputs[position].0;
+            let output = &self.context.node_outputs[position].0;
             if !output.is_assignable_to(&Type::Number) {
                 self.checker.error(
                     &codes::TYPE_MISMATCH,
@@ -370,7 +418,8 @@ impl WorkflowChecker<'_, '_> {
         let anchor = property.value.as_value().map(|value| value.anchor).unwrap_or(property.anchor);
         let signature = || format!("def run({}):", inputs.join(", "));
         // Read by starlark's parser, as the sandbox will read it.
-        let parameters = match crate::sandbox::signature::top_level_function(&source.value, "run") {
+        let code = CodeText::new(self.checker.db, source.value.clone());
+        let parameters = match code_run_signature(self.checker.db, code) {
             crate::sandbox::signature::FunctionSignature::Defined(parameters) => parameters,
             crate::sandbox::signature::FunctionSignature::Missing => {
                 self.checker.error(
@@ -429,17 +478,18 @@ impl WorkflowChecker<'_, '_> {
         let first = path.segments.first()?;
         // The type is walked by reference: nothing is cloned.
         let (endpoint, position, mut ty, type_anchor): (Endpoint, Option<usize>, &Type, Option<AnchorId>) =
-            if let Some((_, ty)) = self.inputs.iter().find(|(input, _)| input.text == first.text) {
+            if let Some((_, ty)) = self.context.inputs.iter().find(|(input, _)| input.text == first.text) {
                 (Endpoint::Input(first.text.clone()), None, ty, None)
-            } else if let Some(position) = self.node_positions.get(&first.text) {
-                let (ty, anchor) = &self.node_outputs[*position];
+            } else if let Some(position) = self.context.node_positions.get(&first.text) {
+                let (ty, anchor) = &self.context.node_outputs[*position];
                 (Endpoint::Node(first.text.clone()), Some(*position), ty, *anchor)
             } else {
                 let candidates: Vec<&str> = self
+                    .context
                     .inputs
                     .iter()
                     .map(|(input, _)| input.text.as_str())
-                    .chain(self.workflow.nodes.iter().map(|node| node.name.text.as_str()))
+                    .chain(self.context.node_names.iter().map(String::as_str))
                     .collect();
                 let help = did_you_mean(&first.text, candidates.iter().copied(), "inputs and nodes").unwrap_or_else(|| match self.checker.scope.entries.get(&first.text) {
                     Some(item) => format!("`{}` is {}; references name an input or a node of this workflow", first.text, item.kind.describe()),
@@ -448,7 +498,7 @@ impl WorkflowChecker<'_, '_> {
                 self.unresolved_references = true;
                 self.checker.error(
                     &codes::UNKNOWN_NAME,
-                    format!("`{}` is not an input or node of `{}`", first.text, self.workflow.name.text),
+                    format!("`{}` is not an input or node of `{}`", first.text, self.context.name),
                     first.anchor,
                     "unknown name",
                     help,
@@ -513,18 +563,18 @@ impl WorkflowChecker<'_, '_> {
         Some((endpoint, position))
     }
 
-    fn check_bindings(&mut self) -> Vec<(String, Endpoint, String)> {
+    fn check_bindings(&mut self, workflow: &WorkflowHir) -> Vec<(String, Endpoint, String)> {
         let mut bound: Vec<(String, AnchorId)> = Vec::new();
         let mut bindings = Vec::new();
-        for binding in &self.workflow.bindings {
-            let output = self.outputs.iter().find(|(name, _, _)| name.text == binding.output.text).cloned();
+        for binding in &workflow.bindings {
+            let output = self.context.outputs.iter().find(|(name, _, _)| name.text == binding.output.text).cloned();
             let Some((_, output_type, type_anchor)) = output else {
-                let names: Vec<&str> = self.outputs.iter().map(|(name, _, _)| name.text.as_str()).collect();
+                let names: Vec<&str> = self.context.outputs.iter().map(|(name, _, _)| name.text.as_str()).collect();
                 let help = did_you_mean(&binding.output.text, names.iter().copied(), "outputs")
                     .unwrap_or_else(|| format!("declare it in the signature: `-> ({}: type)`", binding.output.text));
                 self.checker.error(
                     &codes::UNKNOWN_OUTPUT,
-                    format!("`{}` has no output `{}`", self.workflow.name.text, binding.output.text),
+                    format!("`{}` has no output `{}`", self.context.name, binding.output.text),
                     binding.output.anchor,
                     "not a declared output",
                     help,
@@ -551,15 +601,16 @@ impl WorkflowChecker<'_, '_> {
             }
         }
         let unbound: Vec<(Name, AnchorId)> = self
+            .context
             .outputs
             .iter()
             .filter(|(name, _, _)| !bound.iter().any(|(bound_name, _)| *bound_name == name.text))
-            .map(|(name, _, _)| (name.clone(), self.workflow.body_anchor))
+            .map(|(name, _, _)| (name.clone(), workflow.body_anchor))
             .collect();
         for (name, _) in unbound {
             self.checker.error(
                 &codes::UNBOUND_OUTPUT,
-                format!("the output `{}` of `{}` is never bound", name.text, self.workflow.name.text),
+                format!("the output `{}` of `{}` is never bound", name.text, self.context.name),
                 name.anchor,
                 "declared here, never given a value",
                 format!("bind it in the workflow body: `{} = node` or `{} = node.field`", name.text, name.text),
@@ -569,8 +620,8 @@ impl WorkflowChecker<'_, '_> {
     }
 
     /// Cycles (errors), unused nodes and inputs (warnings); the topological order.
-    fn check_graph(&mut self, bindings: &[(String, Endpoint, String)]) -> Option<Vec<usize>> {
-        let node_count = self.workflow.nodes.len();
+    fn check_graph(&mut self, workflow: &WorkflowHir, bindings: &[(String, Endpoint, String)]) -> Option<Vec<usize>> {
+        let node_count = workflow.nodes.len();
         let node_edges: Vec<(usize, usize, usize)> = self
             .references
             .iter()
@@ -589,7 +640,7 @@ impl WorkflowChecker<'_, '_> {
                 .chain(cycle.first().map(|edge| self.references[*edge].from.name().to_string()))
                 .collect();
             let first = &self.references[cycle[0]];
-            let reader = |reference: &Reference| reference.to.map(|to| self.workflow.nodes[to].name.text.clone()).unwrap_or_default();
+            let reader = |reference: &Reference| reference.to.map(|to| self.context.node_names[to].clone()).unwrap_or_default();
             let mut diagnostic = SemanticDiagnostic::new(
                 &codes::CYCLE,
                 format!("the nodes {} depend on each other in a cycle", names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(" → ")),
@@ -609,12 +660,12 @@ impl WorkflowChecker<'_, '_> {
             return graph.topological_order();
         }
         let sinks: Vec<usize> = bindings.iter().filter_map(|(_, from, _)| match from {
-            Endpoint::Node(name) => self.node_positions.get(name).copied(),
+            Endpoint::Node(name) => self.context.node_positions.get(name).copied(),
             Endpoint::Input(_) => None,
         }).collect();
         let used = graph.ancestors_of(&sinks);
-        for (position, node) in self.workflow.nodes.iter().enumerate() {
-            let declared_here = self.node_positions.get(&node.name.text) == Some(&position);
+        for (position, node) in workflow.nodes.iter().enumerate() {
+            let declared_here = self.context.node_positions.get(&node.name.text) == Some(&position);
             if !used[position] && declared_here {
                 self.checker.report(
                     SemanticDiagnostic::new(
@@ -627,7 +678,7 @@ impl WorkflowChecker<'_, '_> {
                 );
             }
         }
-        for (input, _) in &self.inputs {
+        for (input, _) in &self.context.inputs {
             let read = self.references.iter().any(|reference| reference.from == Endpoint::Input(input.text.clone()));
             if !read {
                 self.checker.report(

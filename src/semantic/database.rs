@@ -11,9 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::analysis::{analyze, ItemAnalysis};
-use super::hir::{ItemHir, ItemKind};
+use super::check_workflow::{build_workflow_context, check_one_node, NodeCheck, WorkflowContext};
+use super::hir::{ItemHir, ItemKind, NodeHir};
 use super::lower::{lower_items, LoweredFile};
 use super::scope::{build_scope, FileScope};
+use super::analysis::Checker;
+use crate::sandbox::signature::{top_level_function, FunctionSignature};
 use crate::syntax::{parse_source, ParsedFile};
 use crate::vfs::{FileStatus, FileTable};
 
@@ -109,12 +112,15 @@ impl Db for FlowDatabase {
     }
 }
 
-#[salsa::tracked(returns(ref))]
+// `no_eq`: a file's tree and lowering hold spans, so they differ after nearly every
+// edit; comparing a large file's old and new trees (to find them equal) cost more than
+// it ever saved. The firewall is `item_hir`, below.
+#[salsa::tracked(returns(ref), no_eq)]
 pub fn parse_file(db: &dyn Db, file: SourceFile) -> ParsedFile {
     parse_source(file.text(db))
 }
 
-#[salsa::tracked(returns(ref))]
+#[salsa::tracked(returns(ref), no_eq)]
 pub fn lower_file(db: &dyn Db, file: SourceFile) -> LoweredFile {
     lower_items(&parse_file(db, file).items)
 }
@@ -142,4 +148,56 @@ pub fn file_scope(db: &dyn Db, file: SourceFile) -> FileScope {
 #[salsa::tracked(returns(ref))]
 pub fn analyze_item<'db>(db: &'db dyn Db, item: ItemId<'db>) -> ItemAnalysis {
     analyze(db, item.file(db), item.key(db))
+}
+
+/// A node of a workflow item, by position.
+#[salsa::interned(debug)]
+pub struct NodeId<'db> {
+    #[returns(copy)]
+    pub workflow: ItemId<'db>,
+    #[returns(copy)]
+    pub position: usize,
+}
+
+/// The second firewall, inside a workflow: one node's span-free HIR. An edit inside a
+/// node (that adds or removes no anchor before the others) leaves every other node's
+/// value equal, so their checks are reused.
+#[salsa::tracked(returns(clone))]
+pub fn node_hir<'db>(db: &'db dyn Db, node: NodeId<'db>) -> Option<Arc<NodeHir>> {
+    let hir = item_hir(db, node.workflow(db))?;
+    let ItemHir::Workflow(workflow) = &*hir else { return None };
+    workflow.nodes.get(node.position(db)).cloned()
+}
+
+/// What every node of a workflow is checked against (signature, node names and
+/// output types), with the diagnostics of that part; `None` for other items.
+#[salsa::tracked(returns(ref))]
+pub fn workflow_context<'db>(db: &'db dyn Db, workflow: ItemId<'db>) -> Option<WorkflowContext> {
+    let hir = item_hir(db, workflow)?;
+    let ItemHir::Workflow(declaration) = &*hir else { return None };
+    let mut checker = Checker::new(db, workflow.file(db), workflow.key(db));
+    Some(build_workflow_context(&mut checker, declaration))
+}
+
+/// Every check of one node: diagnostics, the references it makes (the edges), its
+/// graph node. Collected by `analyze_item` for the workflow.
+#[salsa::tracked(returns(ref))]
+pub fn analyze_node<'db>(db: &'db dyn Db, node: NodeId<'db>) -> Option<NodeCheck> {
+    let workflow = node.workflow(db);
+    let (Some(hir), Some(context)) = (node_hir(db, node), workflow_context(db, workflow)) else { return None };
+    let mut checker = Checker::new(db, workflow.file(db), workflow.key(db));
+    Some(check_one_node(&mut checker, context, node.position(db), &hir))
+}
+
+/// The text of a code node's `source`, interned: its `run` signature is read once
+/// per distinct text (starlark's parser is the costliest part of checking a node).
+#[salsa::interned(debug)]
+pub struct CodeText<'db> {
+    #[returns(ref)]
+    pub text: String,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn code_run_signature<'db>(db: &'db dyn Db, code: CodeText<'db>) -> FunctionSignature {
+    top_level_function(code.text(db), "run")
 }

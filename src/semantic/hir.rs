@@ -108,7 +108,8 @@ pub struct WorkflowHir {
     pub name: Name,
     pub inputs: Vec<ParamHir>,
     pub outputs: Vec<ParamHir>,
-    pub nodes: Vec<NodeHir>,
+    /// Shared: each node is also the value of its own query (`node_hir`).
+    pub nodes: Vec<std::sync::Arc<NodeHir>>,
     pub bindings: Vec<BindingHir>,
     /// Anchor of the whole body, for "output never bound" labels.
     pub body_anchor: AnchorId,

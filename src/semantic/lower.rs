@@ -153,7 +153,7 @@ impl Lowerer {
         let mut bindings = Vec::new();
         for member in &workflow.members {
             match member {
-                ast::WorkflowMember::Node(node) => nodes.push(NodeHir {
+                ast::WorkflowMember::Node(node) => nodes.push(std::sync::Arc::new(NodeHir {
                     name: self.name(&node.name),
                     kind: self.name(&node.kind),
                     kind_arguments: node
@@ -162,7 +162,7 @@ impl Lowerer {
                         .map(|arguments| arguments.iter().map(|argument| self.name(argument)).collect()),
                     properties: self.properties(&node.properties),
                     anchor: self.map.add(node.span),
-                }),
+                })),
                 ast::WorkflowMember::Binding(binding) => bindings.push(BindingHir {
                     output: self.name(&binding.output),
                     target: self.path(&binding.target),

@@ -66,7 +66,7 @@ pub struct GraphEdge {
     pub path: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct WorkflowGraph {
     pub name: String,
     pub inputs: Vec<(String, Type)>,

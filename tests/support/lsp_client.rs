@@ -179,7 +179,8 @@ impl LspClient {
                 "hover": {"contentFormat": ["markdown", "plaintext"]},
                 "semanticTokens": {"requests": {"full": {"delta": true}}, "tokenTypes": [], "tokenModifiers": [], "formats": ["relative"]},
                 "publishDiagnostics": {"relatedInformation": true}
-            }
+            },
+            "workspace": {"codeLens": {"refreshSupport": true}}
         });
         let result = self.result("initialize", json!({"processId": null, "rootUri": file_uri(root), "capabilities": capabilities}));
         self.notify("initialized", json!({}));
