@@ -55,6 +55,12 @@ async fn a_role_missing_from_a_text_fails_the_node_with_a_message() {
     let source = role_formula_source("question", &[flowc::optimize::role_readers::RoleReader { anchor: "shelter".into(), relation: "nearest".into(), cue_words: Vec::new() }], "shelter");
     let error = run(&sandbox, &source, "question", "No number is near the word here.").await.unwrap_err();
     assert!(error.contains("no number nearest the word \"shelter\""), "{error}");
+    // A role the teacher named is read by any of its cue words; the message lists them.
+    let cue_reader = flowc::optimize::role_readers::RoleReader { anchor: "start".into(), relation: "after".into(), cue_words: vec!["had".into(), "began".into()] };
+    let source = role_formula_source("question", &[cue_reader], "start_after * 2");
+    assert_eq!(run(&sandbox, &source, "question", "Mila began with $362 and later paid $7 for a pen.").await.unwrap(), serde_json::json!(724));
+    let error = run(&sandbox, &source, "question", "No number follows those words here.").await.unwrap_err();
+    assert!(error.contains("no number after any of the words [\"had\", \"began\"]"), "{error}");
 }
 
 #[tokio::test]

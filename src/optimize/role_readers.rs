@@ -64,7 +64,8 @@ const READERS: &str = r#"def _read(tokens, anchor, relation):
 def read_number(text, anchor, relation):
     found = _read(_tokens(text), anchor, relation)
     if found == None:
-        fail("no number %s the word(s) %s in: %s" % (relation, anchor, text[:200]))
+        words = ("the word \"%s\"" % anchor) if type(anchor) == "string" else ("any of the words %s" % anchor)
+        fail("no number %s %s in: %s" % (relation, words, text[:200]))
     return found[0]
 
 def anchor_words(text):
