@@ -37,6 +37,29 @@ pub struct WorkflowBuild {
     pub summary: BuildSummary,
 }
 
+impl BuildSummary {
+    /// The summary of a build that descended nothing and so stands on the locked
+    /// build's record: its examples, passes, hypotheses, PAC bound and stop reason.
+    pub(super) fn from_locked_build(workflow: String, reused_all: bool, nodes: Vec<NodeOutcome>, build: &LockedBuild, teacher: TeacherSpend, student_calls: u64, started: Instant) -> BuildSummary {
+        BuildSummary {
+            workflow,
+            reused_all,
+            nodes,
+            train_examples: build.train_examples as usize,
+            train_passed_before: Some(build.train_passed_before as usize),
+            train_passed_after: build.train_passed_after as usize,
+            teacher,
+            student_calls,
+            hypotheses: build.hypotheses_tried,
+            stopped: build.stopped.clone(),
+            diagnosis: None,
+            pac: describe(&build.pac, build.train_examples, build.hypotheses_tried),
+            validation: build.validation_passed.zip(build.validation_examples),
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
 impl Engine {
     pub(super) fn finish(mut self, evaluation: &LockedEvaluation, passed: usize, total: usize, stopped: StopReason, started: Instant, validation_set: Option<Validation>) -> Result<WorkflowBuild, String> {
         let diagnosis = self.diagnosis(stopped);
@@ -74,19 +97,7 @@ impl Engine {
             validation_examples: (!self.request.validation_examples.is_empty()).then_some(self.request.validation_examples.len() as u32),
             validation_passed,
         });
-        let nodes = self
-            .plan
-            .order
-            .iter()
-            .map(|name| {
-                let node = self.plan.nodes.iter().find(|node| node.name == *name).expect("ordered");
-                let outcome = match &node.provenance.inserted_for {
-                    Some(owner) => format!("inserted for `{owner}` (topology)"),
-                    None => self.outcomes.get(name).cloned().unwrap_or_else(|| "kept as written".into()),
-                };
-                NodeOutcome { node: name.clone(), outcome }
-            })
-            .collect();
+        let nodes = self.node_outcomes("kept as written");
         let summary = BuildSummary {
             workflow: self.workflow_name(),
             reused_all: false,
@@ -108,6 +119,23 @@ impl Engine {
 }
 
 impl Engine {
+    /// What the build did to each node, in plan order; `untouched` for a node no
+    /// move changed.
+    pub(super) fn node_outcomes(&self, untouched: &str) -> Vec<NodeOutcome> {
+        self.plan
+            .order
+            .iter()
+            .map(|name| {
+                let node = self.plan.nodes.iter().find(|node| node.name == *name).expect("ordered");
+                let outcome = match &node.provenance.inserted_for {
+                    Some(owner) => format!("inserted for `{owner}` (topology)"),
+                    None => self.outcomes.get(name).cloned().unwrap_or_else(|| untouched.into()),
+                };
+                NodeOutcome { node: name.clone(), outcome }
+            })
+            .collect()
+    }
+
     /// Final fingerprints, build keys, value keys and values, in declared order
     /// (each node preceded by the nodes inserted for it). `values` holds the value
     /// fingerprints known for the plan's nodes; a node without one gets none, and

@@ -115,35 +115,9 @@ impl Engine {
     pub(super) fn finish_settled(mut self, previous: LockedBuild, values: &BTreeMap<String, String>, started: Instant) -> Result<WorkflowBuild, String> {
         self.seal(values);
         self.plan.build = Some(previous.clone());
-        let nodes = self
-            .plan
-            .order
-            .iter()
-            .map(|name| {
-                let node = self.plan.nodes.iter().find(|node| node.name == *name).expect("ordered");
-                let outcome = match &node.provenance.inserted_for {
-                    Some(owner) => format!("inserted for `{owner}` (topology)"),
-                    None => self.outcomes.get(name).cloned().unwrap_or_else(|| "reused from the lock".into()),
-                };
-                NodeOutcome { node: name.clone(), outcome }
-            })
-            .collect();
-        let summary = BuildSummary {
-            workflow: self.workflow_name(),
-            reused_all: false,
-            nodes,
-            train_examples: previous.train_examples as usize,
-            train_passed_before: Some(previous.train_passed_before as usize),
-            train_passed_after: previous.train_passed_after as usize,
-            teacher: self.teacher.as_ref().map(|teacher| teacher.spend()).unwrap_or_default(),
-            student_calls: self.student_calls.load(Ordering::Relaxed),
-            hypotheses: previous.hypotheses_tried,
-            stopped: previous.stopped.clone(),
-            diagnosis: None,
-            pac: describe(&previous.pac, previous.train_examples, previous.hypotheses_tried),
-            validation: previous.validation_passed.zip(previous.validation_examples),
-            seconds: started.elapsed().as_secs_f64(),
-        };
+        let nodes = self.node_outcomes("reused from the lock");
+        let teacher = self.teacher.as_ref().map(|teacher| teacher.spend()).unwrap_or_default();
+        let summary = BuildSummary::from_locked_build(self.workflow_name(), false, nodes, &previous, teacher, self.student_calls.load(Ordering::Relaxed), started);
         Ok(WorkflowBuild { workflow: self.plan, summary })
     }
 }

@@ -275,22 +275,8 @@ impl Engine {
                     workflow.fingerprint = self.request.as_written.fingerprint.clone();
                     workflow.evaluation = self.request.as_written.evaluation.clone();
                     let build = previous.build.clone().expect("checked above");
-                    let summary = BuildSummary {
-                        workflow: self.workflow_name(),
-                        reused_all: true,
-                        nodes: order.iter().map(|node| NodeOutcome { node: node.clone(), outcome: "reused from the lock".into() }).collect(),
-                        train_examples: build.train_examples as usize,
-                        train_passed_before: Some(build.train_passed_before as usize),
-                        train_passed_after: build.train_passed_after as usize,
-                        teacher: TeacherSpend::default(),
-                        student_calls: 0,
-                        hypotheses: build.hypotheses_tried,
-                        stopped: build.stopped.clone(),
-                        diagnosis: None,
-                        pac: describe(&build.pac, build.train_examples, build.hypotheses_tried),
-                        validation: build.validation_passed.zip(build.validation_examples),
-                        seconds: started.elapsed().as_secs_f64(),
-                    };
+                    let nodes = order.iter().map(|node| NodeOutcome { node: node.clone(), outcome: "reused from the lock".into() }).collect();
+                    let summary = BuildSummary::from_locked_build(self.workflow_name(), true, nodes, &build, TeacherSpend::default(), 0, started);
                     return Ok(WorkflowBuild { workflow, summary });
                 }
             }
