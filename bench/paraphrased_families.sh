@@ -32,7 +32,11 @@
 #                       bench/data/paraphrased/) or "later" (scripts/paraphrased_families_later.json,
 #                       bench/data/paraphrased_later/: four families written on 2026-12-01 after
 #                       optimiser v8's role-vocabulary move, before measuring it, held out from
-#                       its design); the start-up --check checks the chosen set
+#                       its design) or "later2" (scripts/paraphrased_families_later2.json,
+#                       bench/data/paraphrased_later2/: four more families written on 2026-12-01
+#                       after v8 was measured and before v9's labelling-program move was
+#                       measured on them, held out from v9's design); the start-up --check
+#                       checks the chosen set
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -54,7 +58,8 @@ family_set="${BENCH_FAMILY_SET:-first}"
 case "$family_set" in
   first) families_file="$repo/scripts/paraphrased_families.json" data_rel="bench/data/paraphrased" ;;
   later) families_file="$repo/scripts/paraphrased_families_later.json" data_rel="bench/data/paraphrased_later" ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\" or \"later\", not \"$family_set\"" >&2; exit 2 ;;
+  later2) families_file="$repo/scripts/paraphrased_families_later2.json" data_rel="bench/data/paraphrased_later2" ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\" or \"later2\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
