@@ -727,10 +727,11 @@ async fn a_build_that_cannot_succeed_stops_early_and_says_why() {
     let (lock, summaries, _) = project.build(Arc::clone(&provider)).await.unwrap();
     let build = lock.workflows[0].build.as_ref().unwrap();
     assert_eq!(build.stopped, "nothing-left-to-try");
-    // The gold trace (3 calls), the role vocabulary (1) and two chains of teacher
-    // code abandoned after a feedback round that did not help (2 each): before
-    // fail-fast, the same build asked 21 times.
-    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 8);
+    // The gold trace (3 calls), a named-quantities program asked on two training
+    // texts (1 each: the teacher answers in prose, which is not asked again) and two
+    // chains of teacher code abandoned after a feedback round that did not help (2
+    // each): before fail-fast, the same build asked 21 times.
+    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 9);
     insta::assert_snapshot!(summaries[0].diagnosis.as_deref().unwrap());
 }
 
@@ -741,7 +742,7 @@ async fn a_teacher_reply_that_is_rejected_counts_as_a_round_of_its_chain() {
     // so each chain stops after its first feedback round, as it would after a
     // wrong program. Before rejected replies counted, each chain ran all three
     // rounds: 3 + 2 × 3 = 9 teacher calls, as the real gsm_hard build measured (v7,
-    // before the role-vocabulary call).
+    // before the role moves asked the teacher anything).
     let examples = vec![
         json!({"input": "Ann has 12 boxes of 40 pens and gives away 7 pens.", "target": 1234567.0}),
         json!({"input": "Bo has 3 boxes of 1500 pens and gives away 20 pens.", "target": 42.0}),
@@ -763,7 +764,61 @@ async fn a_teacher_reply_that_is_rejected_counts_as_a_round_of_its_chain() {
     assert_eq!(lock.workflows[0].build.as_ref().unwrap().stopped, "nothing-left-to-try");
     let rejected = events.iter().filter(|event| matches!(event, BuildEvent::MoveTried { detail, .. } if detail.contains("no code in the reply"))).count();
     assert_eq!(rejected, 4, "two rejected replies per chain, two chains: {events:#?}");
-    // The gold trace (3 calls), the role vocabulary (1) and two chains of two
-    // calls each.
-    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 8);
+    // The gold trace (3 calls), the named-quantities programs (2) and two chains
+    // of two calls each.
+    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 9);
+}
+
+/// Three phrasings of one problem, the numbers in a different order in each, with
+/// the program that solves each: (rolls baked − rolls given to the shelter) × price.
+const BAKERY: [(&str, f64, (u32, u32, u32)); 3] = [
+    ("A bakery baked 120 rolls. It gave 15 rolls to the shelter and sold the rest for $2 each. How much did it make?", 210.0, (120, 15, 2)),
+    ("Selling at $3 each, a bakery sold every roll it baked except the 40 it gave to the shelter. It baked 100 rolls. How much did it make?", 180.0, (100, 40, 3)),
+    ("The shelter got 8 rolls from a bakery. The bakery baked 58 rolls and sold the others for $5 each. How much did it make?", 250.0, (58, 8, 5)),
+];
+
+fn bakery_program((baked, given, price): (u32, u32, u32)) -> String {
+    format!("```python\nrolls_baked = {baked}\ngiven_to_shelter = {given}\nprice_each = {price}\nanswer = (rolls_baked - given_to_shelter) * price_each\n```")
+}
+
+#[tokio::test]
+async fn the_teachers_programs_label_the_roles_and_the_plan_reads_a_phrasing_training_never_showed() {
+    let examples: Vec<Value> = BAKERY.iter().map(|(input, target, _)| json!({"input": input, "target": target})).collect();
+    let project = Project::new("labelled-programs", &extraction_flow("iterations = 3\n    teacher_calls = 40"), &examples);
+    let fill_questions = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&fill_questions);
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            let first = first_message(request);
+            let program_for = |text: &str| BAKERY.iter().find(|(input, _, _)| text.contains(input)).map(|(_, _, numbers)| bakery_program(*numbers));
+            if first.contains("The next problem is the same kind of problem") {
+                seen.lock().unwrap().push(first.to_string());
+                let asked = first.rsplit("Problem: ").next().unwrap_or("");
+                return Ok(program_for(asked).unwrap_or_default());
+            }
+            if first.contains("Solve this word problem with a short Python program") {
+                return Ok(program_for(first).unwrap_or_default());
+            }
+            Ok(teacher_reply(first, last_message(request)))
+        }),
+    };
+    let provider = doubles(sloppy_student(), teacher);
+    let (lock, summaries, events) = project.build(Arc::clone(&provider)).await.unwrap();
+    let compute = node(&lock, "compute");
+    let code = compute.code.as_deref().unwrap();
+    assert!(code.contains("_ROLE_TABLE = ") && code.contains("answer = (rolls_baked - given_to_shelter) * price_each"), "{code}\n{:#?}\n{events:#?}", summaries[0].nodes);
+    let critique = compute.provenance.critique.as_deref().unwrap();
+    assert!(critique.contains("filled the same program for 2 of the other 2 texts"), "{critique}");
+    assert!(compute.provenance.leave_one_out.as_deref().unwrap().contains("left-out examples right"));
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+    // The fill question carries the program that solved the first text, to keep.
+    let questions = fill_questions.lock().unwrap();
+    assert_eq!(questions.len(), 2);
+    assert!(questions[0].contains("rolls_baked = 120\ngiven_to_shelter = 15"), "{}", questions[0]);
+    // The compiled node reads a phrasing with yet another order, without the student.
+    let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap();
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("question".into(), json!("At $4 each, the bakery sold its rolls, all but the 25 given to the shelter. It had baked 75 rolls. How much did it make?"));
+    assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(200.0));
 }

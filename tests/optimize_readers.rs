@@ -3,6 +3,8 @@
 //! - role readers find a quantity by the word it is attached to, whatever the order
 //!   of the numbers in a phrasing; formula search over the roles finds a formula that
 //!   no formula over positions can be;
+//! - context readers (v9) read each role by a table learned from labelled texts;
+//!   the plan's starlark and the optimiser's own check agree;
 //! - field readers read ids, dates and amounts out of free text, normalised.
 
 use flowc::optimize::field_readers::{field_plan, field_plan_source, FieldReader};
@@ -61,6 +63,36 @@ async fn a_role_missing_from_a_text_fails_the_node_with_a_message() {
     assert_eq!(run(&sandbox, &source, "question", "Mila began with $362 and later paid $7 for a pen.").await.unwrap(), serde_json::json!(724));
     let error = run(&sandbox, &source, "question", "No number follows those words here.").await.unwrap_err();
     assert!(error.contains("no number after any of the words [\"had\", \"began\"]"), "{error}");
+}
+
+#[tokio::test]
+async fn a_context_table_learned_from_labelled_phrasings_reads_a_phrasing_it_was_not_fitted_to() {
+    use flowc::optimize::context_readers::{assign_roles, context_program_source, learn_context_table, number_contexts};
+    use std::collections::BTreeMap;
+    let sandbox = sandbox();
+    let mut contexts = Vec::new();
+    for (text, _) in PHRASINGS {
+        contexts.push(number_contexts(&sandbox, text).await.unwrap());
+    }
+    // The labels a solved program gives: (baked, given, price) per phrasing.
+    let labels: Vec<BTreeMap<String, f64>> = [(120.0, 15.0, 2.0), (100.0, 40.0, 3.0), (58.0, 8.0, 5.0)]
+        .iter()
+        .map(|(baked, given, price)| BTreeMap::from([("baked".to_string(), *baked), ("given".to_string(), *given), ("price".to_string(), *price)]))
+        .collect();
+    let roles = vec!["baked".to_string(), "given".into(), "price".into()];
+    let table = learn_context_table(&contexts, &labels, &roles);
+    let source = context_program_source("question", &table, &[], &["answer = (baked - given) * price".into()]);
+    for ((text, target), label) in PHRASINGS.iter().zip(&labels) {
+        assert_eq!(run(&sandbox, &source, "question", text).await.unwrap().as_f64(), Some(*target), "{source}");
+        assert_eq!(&assign_roles(&number_contexts(&sandbox, text).await.unwrap(), &table), label);
+    }
+    let unseen = "At $4 each, the bakery sold its rolls, all but the 25 given to the shelter. It had baked 75 rolls. How much did it make?";
+    assert_eq!(run(&sandbox, &source, "question", unseen).await.unwrap().as_f64(), Some(200.0), "{source}");
+    let unseen_contexts = number_contexts(&sandbox, unseen).await.unwrap();
+    assert_eq!(assign_roles(&unseen_contexts, &table), BTreeMap::from([("baked".to_string(), 75.0), ("given".to_string(), 25.0), ("price".to_string(), 4.0)]));
+    // Fewer numbers than roles: the node fails with a message, it does not guess.
+    let error = run(&sandbox, &source, "question", "The bakery baked 75 rolls.").await.unwrap_err();
+    assert!(error.contains("fewer than the 3 quantities"), "{error}");
 }
 
 #[tokio::test]

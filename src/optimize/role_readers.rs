@@ -84,17 +84,6 @@ def reader_table(text, anchors):
             if found != None:
                 table[anchor + " " + relation] = found
     return table
-
-def cue_table(text, cues):
-    # Like reader_table, for named roles each given by a list of cue words.
-    tokens = _tokens(text)
-    table = {}
-    for role in cues:
-        for relation in ["nearest", "after", "before"]:
-            found = _read(tokens, cues[role], relation)
-            if found != None:
-                table[role + " " + relation] = found
-    return table
 "#;
 
 /// The relations a reader can have to its anchor, in order of preference at equal
@@ -111,11 +100,11 @@ const FUNCTION_WORDS: [&str; 58] = [
 /// At most this many anchors and leaves: formula search's cost grows with the
 /// fourth power of its leaves, and more readers mean more chance fits.
 const MAX_ANCHORS: usize = 40;
-pub const MAX_ROLE_LEAVES: usize = 12;
+const MAX_ROLE_LEAVES: usize = 12;
 
 /// A reader: the number `relation` to the word `anchor` — or, when `cue_words` is
-/// not empty, to any of those words, `anchor` then being the role's name (a role
-/// the teacher named and gave cue words for, `role_vocabulary`).
+/// not empty, to any of those words, `anchor` then being the role's name (a field
+/// reader's or a test's list of words).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RoleReader {
     pub anchor: String,
@@ -150,7 +139,7 @@ impl RoleReader {
         if self.cue_words.is_empty() {
             format!("`{}` = the number {relation} \"{}\"", self.variable(), self.anchor)
         } else {
-            format!("`{}` = the number {relation} any of the teacher's cue words {}", self.variable(), self.cue_words.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(", "))
+            format!("`{}` = the number {relation} any of the cue words {}", self.variable(), self.cue_words.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(", "))
         }
     }
 }
@@ -174,18 +163,6 @@ pub async fn role_leaves(sandbox: &Sandbox, texts: &[String]) -> Result<RoleLeav
         tables.push(table.as_object().cloned().unwrap_or_default());
     }
     Ok(distinct_roles(&anchors.iter().map(|anchor| (anchor.clone(), Vec::new())).collect::<Vec<_>>(), &tables, texts.len()))
-}
-
-/// The roles of a vocabulary — (role name, cue words), as the teacher named them —
-/// read on `texts`: one leaf per distinct vector of values, tightest-bound first.
-pub async fn cue_role_leaves(sandbox: &Sandbox, texts: &[String], vocabulary: &[(String, Vec<String>)]) -> Result<RoleLeaves, String> {
-    let cues: Map<String, Value> = vocabulary.iter().map(|(role, words)| (role.clone(), json!(words))).collect();
-    let mut tables = Vec::new();
-    for text in texts {
-        let table = call(sandbox, "cue_table", json!({ "text": text, "cues": cues })).await?;
-        tables.push(table.as_object().cloned().unwrap_or_default());
-    }
-    Ok(distinct_roles(vocabulary, &tables, texts.len()))
 }
 
 /// From the tables of every text (`"<anchor> <relation>" → [value, distance]`), the

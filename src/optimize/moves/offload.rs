@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{as_code_node, code_arguments, reference_value, Candidate, MoveContext};
 use crate::optimize::capabilities::numbers_in_node_source;
 use crate::optimize::implied_constants::implied_constants;
-use crate::optimize::role_readers::{cue_role_leaves, mentions, role_formula_source, role_leaves, RoleReader, MAX_ROLE_LEAVES};
+use crate::optimize::role_readers::{mentions, role_formula_source, role_leaves, RoleReader};
 use crate::optimize::gold_trace::{node_schema, pretty};
 use crate::optimize::settings::Move;
 use crate::optimize::teacher::{assistant, code_block_in, render_prompt, user, TeacherError, CODE_FEEDBACK_PROMPT, WRITE_CODE_PROMPT};
@@ -154,23 +154,104 @@ fn source_text(context: &MoveContext<'_>) -> Option<(String, String, Vec<String>
     context.workflow.inputs.iter().find_map(|port| Some((port.name.clone(), port.name.clone(), texts_of(&port.name)?)))
 }
 
-/// Formula search over the *roles* of the quantities (`role_readers`), so the
-/// formula holds however a phrasing orders the numbers. The roles come first from
-/// the teacher's vocabulary (`role_vocabulary`: named quantities, each read as the
-/// number next to any of its cue words); only when no formula over those fits are
-/// the words every training text contains added as further roles. One teacher
-/// call; the search itself is exact.
+/// Quantities by role, not position, for a node whose output is computed from the
+/// quantities of a text worded differently from one example to the next. First the
+/// teacher's labelled programs (`labelled_programs`): roles read by a context table
+/// learned from the labels (`context_readers`), then the teacher's computation.
+/// When that does not give every training output, formula search over the roles
+/// read by the words every training text shares (no teacher call); the better of
+/// the two is proposed.
 pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Result<Option<Candidate>, TeacherError> {
     let Some(gold) = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>() else { return Ok(None) };
     let Some((argument, reference, texts)) = source_text(context) else { return Ok(None) };
-    let vocabulary = crate::optimize::role_vocabulary::ask_role_vocabulary(context, &texts, &gold).await?;
+    let labelled = labelled_program(context, score_before, &argument, &reference, &texts).await?;
+    if labelled.as_ref().is_some_and(|candidate| candidate.score == context.trial.total()) {
+        return Ok(labelled);
+    }
+    let shared = shared_word_formula(context, score_before, &argument, &reference, &texts, &gold).await;
+    Ok(match (labelled, shared) {
+        (Some(labelled), Some(shared)) => Some(if shared.score > labelled.score { shared } else { labelled }),
+        (labelled, shared) => labelled.or(shared),
+    })
+}
+
+/// The teacher's labelled programs as a node: a context table learned from the
+/// labels reads the roles, the teacher's computation gives the output.
+async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, texts: &[String]) -> Result<Option<Candidate>, TeacherError> {
+    use crate::optimize::context_readers::{context_program_source, learn_context_table, number_contexts};
+    let note = |message: String| (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("labelled programs on `{}`: {message}", context.node.name) });
+    let labelling = match crate::optimize::labelled_programs::label_training_texts(context, texts).await? {
+        Ok(labelling) => labelling,
+        Err(why) => {
+            context.found_nothing(Move::Offload, format!("labelled programs: {why}"));
+            note(why);
+            return Ok(None);
+        }
+    };
+    let mut contexts = Vec::new();
+    for text in texts {
+        match number_contexts(&context.trial.executor.sandbox, text).await {
+            Ok(found) => contexts.push(found),
+            Err(error) => {
+                note(error);
+                return Ok(None);
+            }
+        }
+    }
+    // The table learned on the labelled texts among `indices`.
+    let fit = |indices: &[usize]| {
+        let (mut fit_contexts, mut fit_labels) = (Vec::new(), Vec::new());
+        for index in indices {
+            if let Some(label) = &labelling.labels[*index] {
+                fit_contexts.push(contexts[*index].clone());
+                fit_labels.push(label.clone());
+            }
+        }
+        learn_context_table(&fit_contexts, &fit_labels, &labelling.roles)
+    };
+    let source_of = |table| context_program_source(argument, &table, &labelling.constants, &labelling.template.computation);
+    let all: Vec<usize> = (0..texts.len()).collect();
+    let table = fit(&all);
+    let words: usize = table.values().map(|weights| weights.len()).sum();
+    let mut node = as_code_node(context.node, source_of(table), &[(argument.to_string(), reference.to_string())]);
+    node.reads = vec![reference.split('.').next().unwrap_or(reference).to_string()];
+    let outputs = context.trial.outputs_of(std::slice::from_ref(&node)).await;
+    let score = context.trial.score(&outputs);
+    let total = context.trial.total();
+    context.tried(Move::Offload, format!("labelled programs: {} roles read by a table of {words} context weights, the teacher's computation ({} of {total} texts labelled)", labelling.roles.len(), labelling.labelled()), score);
+    context.record_attempt(Move::Offload, "labelled programs", &labelling.template.render(), score, score_before);
+    if score <= score_before {
+        return Ok(None);
+    }
+    let leave_one_out = leave_one_out(context, |others| {
+        let node = as_code_node(context.node, source_of(fit(&others)), &[(argument.to_string(), reference.to_string())]);
+        async move { Some(node) }
+    })
+    .await;
+    let critique = format!(
+        "The quantities of `{reference}` are not in the same order in every training text, so they are read by role. The teacher solved training text {} as a program naming its quantities ({}{}) and filled the same program for {} of the other {} texts, each run and checked against the training answer; each role is read as the number whose neighbouring words weigh most for it, by a table of {words} weights learned from those labels, and the teacher's computation gives the output: {}.",
+        labelling.first + 1,
+        labelling.roles.iter().map(|role| format!("`{role}`")).collect::<Vec<_>>().join(", "),
+        if labelling.constants.is_empty() { String::new() } else { format!("; constants {}", labelling.constants.iter().map(|(name, literal)| format!("`{name} = {literal}`")).collect::<Vec<_>>().join(", ")) },
+        labelling.labelled() - 1,
+        texts.len() - 1,
+        labelling.template.computation.join("; "),
+    );
+    node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
+    node.provenance.leave_one_out = Some(leave_one_out);
+    Ok(Some(Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial: context.trial.partial(&outputs) }))
+}
+
+/// Formula search over the roles read by the words every training text shares
+/// (`role_readers`; no teacher call).
+async fn shared_word_formula(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, texts: &[String], gold: &[f64]) -> Option<Candidate> {
     let constants = text_constants(context);
     let sandbox = &context.trial.executor.sandbox;
-    let fitted = match formula_over_roles(sandbox, &texts, &gold, &constants, &vocabulary).await {
+    let fitted = match formula_over_roles(sandbox, texts, gold, &constants).await {
         Ok(fitted) => fitted,
         Err(message) => {
             (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("role readers on `{}`: {message}", context.node.name) });
-            return Ok(None);
+            return None;
         }
     };
     // Every reader and every expression is a hypothesis the data chose among.
@@ -179,32 +260,25 @@ pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Res
         let message = format!("role formula: no expression over {} roles fits ({} considered)", fitted.roles, fitted.considered);
         context.found_nothing(Move::Offload, message.clone());
         (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("`{}`: {message}", context.node.name) });
-        return Ok(None);
+        return None;
     };
-    // Leave-one-out refits the formula (and the shared-word roles) on m − 1 texts;
-    // the vocabulary is the one asked on all m (the teacher saw the left-out text).
     let leave_one_out = leave_one_out(context, |others| {
-        let (fit_texts, fit_gold) = (pick(&texts, &others), pick(&gold, &others));
-        let (argument, reference, constants, vocabulary) = (argument.clone(), reference.clone(), constants.clone(), vocabulary.clone());
+        let (fit_texts, fit_gold) = (pick(texts, &others), pick(gold, &others));
+        let constants = constants.clone();
         async move {
-            let (readers, found) = formula_over_roles(&context.trial.executor.sandbox, &fit_texts, &fit_gold, &constants, &vocabulary).await.ok()?.found?;
-            Some(as_code_node(context.node, role_formula_source(&argument, &readers, &found.expression), &[(argument.clone(), reference.clone())]))
+            let (readers, found) = formula_over_roles(&context.trial.executor.sandbox, &fit_texts, &fit_gold, &constants).await.ok()?.found?;
+            Some(as_code_node(context.node, role_formula_source(argument, &readers, &found.expression), &[(argument.to_string(), reference.to_string())]))
         }
     })
     .await;
-    let source = role_formula_source(&argument, &readers, &found.expression);
-    let mut node = as_code_node(context.node, source, &[(argument.clone(), reference.clone())]);
-    node.reads = vec![reference.split('.').next().unwrap_or(&reference).to_string()];
+    let source = role_formula_source(argument, &readers, &found.expression);
+    let mut node = as_code_node(context.node, source, &[(argument.to_string(), reference.to_string())]);
+    node.reads = vec![reference.split('.').next().unwrap_or(reference).to_string()];
     let outputs = context.trial.outputs_of(std::slice::from_ref(&node)).await;
     let score = context.trial.score(&outputs);
     let used: Vec<&RoleReader> = readers.iter().filter(|reader| mentions(&found.expression, &reader.variable())).collect();
-    let from_teacher = used.iter().filter(|reader| !reader.cue_words.is_empty()).count();
-    context.tried(Move::Offload, format!("role formula: `{}` over roles read by their words ({from_teacher} of {} from the teacher's vocabulary; {} expressions considered)", found.expression, used.len(), found.considered), score);
-    if !vocabulary.is_empty() {
-        let summary = vocabulary.iter().map(|(role, words)| format!("{role}: {}", words.join(", "))).collect::<Vec<_>>().join("; ");
-        context.record_attempt(Move::Offload, &format!("role vocabulary, formula `{}`", found.expression), &summary, score, score_before);
-    }
-    Ok((score > score_before).then(|| {
+    context.tried(Move::Offload, format!("role formula: `{}` over roles read by shared words ({} expressions considered)", found.expression, found.considered), score);
+    (score > score_before).then(|| {
         let critique = format!(
             "The quantities of `{reference}` are not in the same order in every training text, so the output is computed from their roles: {}; the smallest formula over them that gives all {} training outputs is `{}` (search among {} expressions).",
             used.iter().map(|reader| reader.describe()).collect::<Vec<_>>().join(", "),
@@ -212,10 +286,11 @@ pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Res
             found.expression,
             found.considered
         );
+        let mut node = node;
         node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
         node.provenance.leave_one_out = Some(leave_one_out);
         Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial: context.trial.partial(&outputs) }
-    }))
+    })
 }
 
 /// What formula search over roles found: the readers and the formula, how many
@@ -226,43 +301,19 @@ struct RoleFormulaFit {
     considered: u64,
 }
 
-/// The teacher's roles alone first; if no formula over them fits, those roles
-/// followed by the shared-word roles (formula search prefers, at equal size, the
-/// leaves listed first).
-async fn formula_over_roles(
-    sandbox: &crate::sandbox::Sandbox,
-    texts: &[String],
-    gold: &[f64],
-    constants: &[f64],
-    vocabulary: &[(String, Vec<String>)],
-) -> Result<RoleFormulaFit, String> {
+/// Formula search over the shared-word roles (formula search prefers, at equal
+/// size, the leaves listed first: the tightest-bound).
+async fn formula_over_roles(sandbox: &crate::sandbox::Sandbox, texts: &[String], gold: &[f64], constants: &[f64]) -> Result<RoleFormulaFit, String> {
     use crate::optimize::formula_search::search_leaves;
-    let mut considered = 0;
-    let cue_roles = if vocabulary.is_empty() { None } else { Some(cue_role_leaves(sandbox, texts, vocabulary).await?) };
-    if let Some(cue_roles) = cue_roles.as_ref().filter(|roles| !roles.leaves.is_empty()) {
-        let search = search_leaves(cue_roles.leaves.clone(), constants, gold);
-        considered += cue_roles.considered + search.considered;
-        if let Some(found) = search.found {
-            return Ok(RoleFormulaFit { found: Some((cue_roles.readers.clone(), found)), roles: cue_roles.leaves.len(), considered });
-        }
-    }
     let shared = role_leaves(sandbox, texts).await?;
-    considered += shared.considered;
-    let (mut readers, mut leaves) = cue_roles.map(|roles| (roles.readers, roles.leaves)).unwrap_or_default();
-    let mut names: std::collections::BTreeSet<String> = readers.iter().map(RoleReader::variable).collect();
-    for (reader, leaf) in shared.readers.into_iter().zip(shared.leaves) {
-        if leaves.len() < MAX_ROLE_LEAVES && names.insert(reader.variable()) {
-            readers.push(reader);
-            leaves.push(leaf);
-        }
-    }
-    if leaves.is_empty() {
+    let mut considered = shared.considered;
+    if shared.leaves.is_empty() {
         return Ok(RoleFormulaFit { found: None, roles: 0, considered });
     }
-    let roles = leaves.len();
-    let search = search_leaves(leaves, constants, gold);
+    let roles = shared.leaves.len();
+    let search = search_leaves(shared.leaves, constants, gold);
     considered += search.considered;
-    Ok(RoleFormulaFit { found: search.found.map(|found| (readers, found)), roles, considered })
+    Ok(RoleFormulaFit { found: search.found.map(|found| (shared.readers, found)), roles, considered })
 }
 
 /// Code written by the teacher. `extra` are nodes inserted before the node (by the
