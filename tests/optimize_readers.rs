@@ -96,6 +96,23 @@ async fn a_context_table_learned_from_labelled_phrasings_reads_a_phrasing_it_was
 }
 
 #[tokio::test]
+async fn one_problem_in_several_wordings_shares_content_words_and_different_problems_do_not() {
+    use flowc::optimize::role_readers::common_content_words;
+    let sandbox = sandbox();
+    let phrasings: Vec<String> = PHRASINGS.iter().map(|(text, _)| text.to_string()).collect();
+    let shared = common_content_words(&sandbox, &phrasings).await.unwrap();
+    assert!(["bakery", "roll", "shelter"].iter().all(|word| shared.contains(*word)), "{shared:?}");
+    // Three different problems (GSM-Hard's style): only function words in common,
+    // stemmed ones ("does" → "doe") included.
+    let problems = vec![
+        "Janet's ducks lay 16 eggs per day. How much does she make every day?".to_string(),
+        "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts does it take?".to_string(),
+        "James runs 3 sprints 3 times a week. How many meters does he run?".to_string(),
+    ];
+    assert_eq!(common_content_words(&sandbox, &problems).await.unwrap().len(), 0);
+}
+
+#[tokio::test]
 async fn field_readers_read_ids_dates_and_amounts_normalised() {
     let sandbox = sandbox();
     let cases = [

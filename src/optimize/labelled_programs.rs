@@ -10,6 +10,8 @@
 //!    text's numbers (names and computation kept); the build runs the *template's*
 //!    computation on the filled values, so a filled program is kept only if it
 //!    gives that text's answer by the same computation.
+//! 0. Only when the training texts share at least two content words (one problem
+//!    in several wordings names the same things); otherwise no teacher call.
 //! 3. A named value that is a number of the text in every labelled text is a
 //!    *role*; one with the same value everywhere and not read from the text is a
 //!    *constant* ("a dozen", "half"). Anything else ends the move.
@@ -37,6 +39,11 @@ use crate::models::OutputConstraint;
 /// first answer, then one with the run's result as feedback).
 const FIRST_PROGRAM_TEXTS: usize = 2;
 const ROUNDS_PER_QUESTION: usize = 2;
+
+/// Content words every training text must share for the texts to be taken as one
+/// problem in several wordings (every paraphrased family measured shares two to
+/// five; three different GSM-Hard problems share one).
+const MIN_SHARED_CONTENT_WORDS: usize = 2;
 
 /// A program as the build reads it: `name = literal` lines, then the computation,
 /// which ends by assigning `answer`.
@@ -99,6 +106,21 @@ impl Labelling {
 /// cannot be asked.
 pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -> Result<Result<Labelling, String>, TeacherError> {
     let sandbox = &context.trial.executor.sandbox;
+    // One problem in several wordings names the same things (muffins, trays, a
+    // shelter); texts that share fewer than two content words are different
+    // problems (GSM-Hard's three training texts share one, "does"), and no template
+    // filled from one would solve another: no teacher call.
+    let shared = match super::role_readers::common_content_words(sandbox, texts).await {
+        Ok(shared) => shared,
+        Err(error) => return Ok(Err(error)),
+    };
+    if shared.len() < MIN_SHARED_CONTENT_WORDS {
+        return Ok(Err(format!(
+            "the training texts share {} content word(s) ({}), fewer than {MIN_SHARED_CONTENT_WORDS}: not one problem in several wordings",
+            shared.len(),
+            shared.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(", ")
+        )));
+    }
     let mut numbers = Vec::new();
     for text in texts {
         numbers.push(match numbers_of(sandbox, text).await {

@@ -211,6 +211,22 @@ fn distinct_roles(anchors: &[(String, Vec<String>)], tables: &[Map<String, Value
     }
 }
 
+/// The words every one of `texts` contains, without function words (stemmed as the
+/// readers stem, so "does" and "this" are dropped too).
+pub async fn common_content_words(sandbox: &Sandbox, texts: &[String]) -> Result<BTreeSet<String>, String> {
+    let function_words: BTreeSet<String> = FUNCTION_WORDS.iter().flat_map(|word| [word.to_string(), stem(word)]).collect();
+    Ok(common_words(sandbox, texts).await?.into_iter().filter(|word| !function_words.contains(word)).collect())
+}
+
+/// The readers' stemming (`_stem` in `capabilities::TEXT_TOKENS_SOURCE`).
+fn stem(word: &str) -> String {
+    if word.chars().count() > 3 && word.ends_with('s') && !word.ends_with("ss") {
+        word[..word.len() - 1].to_string()
+    } else {
+        word.to_string()
+    }
+}
+
 /// The words (stemmed, as the readers see them) that every one of `texts` contains.
 pub async fn common_words(sandbox: &Sandbox, texts: &[String]) -> Result<BTreeSet<String>, String> {
     let mut common: Option<BTreeSet<String>> = None;
