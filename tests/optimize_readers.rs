@@ -134,3 +134,28 @@ async fn field_readers_read_ids_dates_and_amounts_normalised() {
     let unseen = run(&sandbox, &source, "message", "Hi, my order Q-55 for $9.99 should come on 2 April.").await.unwrap();
     assert_eq!(unseen, json!({"order_id": "Q-55", "date": "2026-04-02", "amount": 9.99}));
 }
+
+#[tokio::test]
+async fn an_amount_is_read_by_its_currency_mark_however_it_is_written() {
+    let sandbox = sandbox();
+    let cases = [
+        ("Please ship order #A-97017 by 2026-11-18. The total was $7,360.81.", "A-97017", json!(7360.81)),
+        ("Order C-29486 (USD 132.00) needs to arrive before May 5.", "C-29486", json!(132.0)),
+        ("Please ship order #E-36431 by 13 January 2026. The total was 59.02 USD.", "E-36431", json!(59.02)),
+        ("I paid 1580 dollars for order #B-63368, 3 items; can it be delivered on October 1st?", "B-63368", json!(1580)),
+    ];
+    let texts: Vec<String> = cases.iter().map(|case| case.0.to_string()).collect();
+    let gold: Vec<Map<String, Value>> = cases.iter().map(|(_, id, amount)| json!({"order_id": id, "amount": amount}).as_object().unwrap().clone()).collect();
+    let fields = vec!["amount".to_string(), "order_id".to_string()];
+    let plan = field_plan(&sandbox, &texts, &gold, &fields).await.unwrap().expect("a reader for every field");
+    let amount = plan.readers.iter().find(|(name, _)| name == "amount").map(|(_, reader)| reader.clone()).unwrap();
+    assert_eq!(amount, FieldReader::AmountAt(0));
+    let source = field_plan_source("message", &plan.readers);
+    let unseen = run(&sandbox, &source, "message", "You charged me 12,576.37 USD on #R-41395 for 2 items. Is delivery still on?").await.unwrap();
+    assert_eq!(unseen, json!({"order_id": "R-41395", "amount": 12576.37}));
+    // Dollars and cents in words; an ordinal day is not an id.
+    let unseen = run(&sandbox, &source, "message", "The 16th of March is my deadline for W-94238, worth 224 dollars and 95 cents.").await.unwrap();
+    assert_eq!(unseen, json!({"order_id": "W-94238", "amount": 224.95}));
+    let error = run(&sandbox, &source, "message", "Order #R-41395 for 2 items.").await.unwrap_err();
+    assert!(error.contains("no amount of money"), "{error}");
+}

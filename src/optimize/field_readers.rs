@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 use crate::sandbox::Sandbox;
 
 /// Starlark, appended to `role_readers::ROLE_READERS_SOURCE` (it uses `_tokens`
-/// and `read_number`): `id_at`, `id_after`, `date_at` and `field_table`.
+/// and `read_number`): `id_at`, `id_after`, `date_at`, `amount_at` and `field_table`.
 pub const FIELD_READERS_SOURCE: &str = r##"
 _MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3,
@@ -52,6 +52,9 @@ def _is_id(word):
             return False
     if digits == 0:
         return False
+    # An ordinal ("16th", "2nd") is a day, not an id.
+    if len(core) >= 3 and core[-2:].lower() in ["st", "nd", "rd", "th"] and core[:-2].isdigit():
+        return False
     if letters == 0 and "-" not in core and len(core) < 5:
         return False
     if _date_of(core, 2000, "dmy") != None:
@@ -76,6 +79,38 @@ def id_after(text, anchor):
         if _stem(word.lower()) == anchor:
             seen = True
     fail("no id after \"%s\" in: %s" % (anchor, text[:200]))
+
+# Currency marks, as the tokenizer reads them (lower-cased, a final "s" off): the
+# mark written before an amount ("$12", "USD 12") or after it ("12 USD", "12
+# dollars").
+_CURRENCY_BEFORE = ["$", "usd", "eur", "gbp", "chf", "cad", "aud"]
+_CURRENCY_AFTER = ["usd", "eur", "gbp", "chf", "cad", "aud", "dollar", "euro", "pound"]
+
+def _amounts(text):
+    tokens = _tokens(text)
+    found = []
+    for i in range(len(tokens)):
+        t = tokens[i]
+        if t["kind"] != "number":
+            continue
+        before = tokens[i - 1]["text"] if i > 0 and tokens[i - 1]["kind"] == "word" else ""
+        after = tokens[i + 1]["text"] if i + 1 < len(tokens) and tokens[i + 1]["kind"] == "word" else ""
+        # A mark followed by a number belongs to that number ("C-29486 (USD 132)").
+        if after != "" and i + 2 < len(tokens) and tokens[i + 2]["kind"] == "number":
+            after = ""
+        if before in _CURRENCY_BEFORE or after in _CURRENCY_AFTER:
+            value = t["value"]
+            # "15 dollars and 89 cents"
+            if after in ["dollar", "euro", "pound"] and i + 4 < len(tokens) and tokens[i + 2]["text"] == "and" and tokens[i + 3]["kind"] == "number" and tokens[i + 4]["text"] == "cent":
+                value = value + tokens[i + 3]["value"] / 100.0
+            found.append(value)
+    return found
+
+def amount_at(text, index):
+    found = _amounts(text)
+    if len(found) == 0 or index >= len(found) or index < -len(found):
+        fail("no amount of money number %d (a number next to $, USD, EUR, GBP or \"dollars\") in: %s" % (index, text[:200]))
+    return found[index]
 
 def _two(n):
     return ("0" + str(n)) if n < 10 else str(n)
@@ -187,6 +222,10 @@ def field_table(text, anchors, default_year):
             if _is_id(word):
                 table["id_after " + anchor] = word.lstrip("#")
                 break
+    amounts = _amounts(text)
+    if len(amounts) > 0:
+        table["amount_at 0"] = amounts[0]
+        table["amount_at -1"] = amounts[-1]
     for order in ["dmy", "mdy"]:
         dates = _dates(text, default_year, order)
         if len(dates) > 0:
@@ -205,6 +244,9 @@ pub enum FieldReader {
     /// The `index`-th date, normalised to ISO; `order` is `dmy` or `mdy` for
     /// numeric dates; `default_year` for dates written without one.
     DateAt { index: i64, order: String, default_year: i64 },
+    /// The `index`-th amount of money: a number next to a currency mark (`$12`,
+    /// `USD 12`, `12 EUR`, `12 dollars`).
+    AmountAt(i64),
     /// A number read by its anchor (see `role_readers`).
     Number(super::role_readers::RoleReader),
 }
@@ -215,6 +257,7 @@ impl FieldReader {
             FieldReader::IdAt(index) => format!("id_at({text_argument}, {index})"),
             FieldReader::IdAfter(anchor) => format!("id_after({text_argument}, {})", json!(anchor)),
             FieldReader::DateAt { index, order, default_year } => format!("date_at({text_argument}, {index}, {default_year}, {})", json!(order)),
+            FieldReader::AmountAt(index) => format!("amount_at({text_argument}, {index})"),
             FieldReader::Number(reader) => reader.call(text_argument),
         }
     }
@@ -226,6 +269,8 @@ impl FieldReader {
             FieldReader::IdAt(0) => 0,
             FieldReader::IdAt(_) => 1,
             FieldReader::DateAt { index: 0, .. } => 1,
+            FieldReader::AmountAt(0) => 1,
+            FieldReader::AmountAt(_) => 2,
             FieldReader::DateAt { .. } => 2,
             FieldReader::IdAfter(_) => 2,
             FieldReader::Number(reader) if reader.relation == "nearest" => 2,
@@ -242,6 +287,7 @@ impl FieldReader {
             FieldReader::DateAt { index, order, default_year } => {
                 format!("the {} date ({order} for numeric dates, year {default_year} when none is written), as YYYY-MM-DD", if *index == 0 { "first" } else { "last" })
             }
+            FieldReader::AmountAt(index) => format!("the {} amount of money (a number next to $, USD, EUR, GBP or \"dollars\")", if *index == 0 { "first" } else { "last" }),
             FieldReader::Number(reader) => format!("the number {} \"{}\"", if reader.relation == "nearest" { "nearest to" } else { reader.relation.as_str() }, reader.anchor),
         }
     }
@@ -321,6 +367,7 @@ fn reader_of(key: &str, default_year: i64) -> Option<FieldReader> {
         ["id_at", index] => Some(FieldReader::IdAt(index.parse().ok()?)),
         ["id_after", anchor] => Some(FieldReader::IdAfter(anchor.to_string())),
         ["date_at", index, order] => Some(FieldReader::DateAt { index: index.parse().ok()?, order: order.to_string(), default_year }),
+        ["amount_at", index] => Some(FieldReader::AmountAt(index.parse().ok()?)),
         ["number", anchor, relation] => Some(FieldReader::Number(super::role_readers::RoleReader { anchor: anchor.to_string(), relation: relation.to_string(), cue_words: Vec::new() })),
         _ => None,
     }
