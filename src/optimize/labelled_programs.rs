@@ -35,9 +35,10 @@ use super::teacher::{assistant, code_block_in, render_prompt, user, TeacherError
 use crate::models::ChatMessage;
 use crate::models::OutputConstraint;
 
-/// Training texts the first program is asked for, and rounds per question (the
-/// first answer, then one with the run's result as feedback).
-const FIRST_PROGRAM_TEXTS: usize = 2;
+/// Training texts the first program is asked for (in order, until one is solved),
+/// and rounds per question (the first answer, then one with the run's result as
+/// feedback).
+const FIRST_PROGRAM_TEXTS: usize = 3;
 const ROUNDS_PER_QUESTION: usize = 2;
 
 /// Content words every training text must share for the texts to be taken as one
@@ -130,22 +131,29 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
     }
     let mut teacher_calls = 0;
     let mut first: Option<(usize, CanonicalProgram)> = None;
-    for index in (0..texts.len()).filter(|index| context.trial.gold.get(*index).is_some_and(Option::is_some)).take(FIRST_PROGRAM_TEXTS) {
+    let solvable: Vec<usize> = (0..texts.len()).filter(|index| context.trial.gold.get(*index).is_some_and(Option::is_some)).take(FIRST_PROGRAM_TEXTS).collect();
+    'texts: for &index in &solvable {
         let answer = context.trial.gold[index].clone().unwrap_or(Value::Null);
-        let prompt = render_prompt(SOLVE_WITH_NAMED_QUANTITIES_PROMPT, &[("text", texts[index].as_str()), ("answer", &answer.to_string())]);
+        let listed = numbers[index].iter().map(|number| Value::from(*number).to_string()).collect::<Vec<_>>().join(", ");
+        let prompt = render_prompt(SOLVE_WITH_NAMED_QUANTITIES_PROMPT, &[("text", texts[index].as_str()), ("numbers", &listed), ("answer", &answer.to_string())]);
         let purpose = format!("named quantities for `{}`", context.node.name);
-        let solved = ask_until_it_runs(context, &purpose, vec![user(prompt)], &mut teacher_calls, |code| {
-            let program = canonical_program(code, &numbers[index])?;
-            Some(program)
-        }, index)
-        .await?;
-        if let Some(program) = solved {
-            first = Some((index, program));
-            break;
+        // The greedy answer with one feedback round, then a fresh sampled one: a
+        // weak teacher told its program is wrong mostly repeats it (seen in the
+        // call cache), a sample is another idea.
+        for sample in [context.round * 2, context.round * 2 + 1] {
+            let solved = ask_until_it_runs(context, &purpose, vec![user(prompt.clone())], &mut teacher_calls, |code| canonical_program(code, &numbers[index]), index, sample).await?;
+            match solved {
+                Asked::Solved(program) => {
+                    first = Some((index, program));
+                    break 'texts;
+                }
+                Asked::Prose => continue 'texts,
+                Asked::Wrong => {}
+            }
         }
     }
     let Some((first, template)) = first else {
-        return Ok(Err(format!("the teacher's programs did not give the training answer on the first {FIRST_PROGRAM_TEXTS} texts ({teacher_calls} calls)")));
+        return Ok(Err(format!("the teacher's programs did not give the training answer on {} training texts ({teacher_calls} calls)", solvable.len())));
     };
     let mut labels: Vec<Option<BTreeMap<String, f64>>> = vec![None; texts.len()];
     labels[first] = Some(template.values());
@@ -159,9 +167,9 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
             let filled = canonical_program(code, &numbers[index])?;
             // The template's computation on the filled values: the same problem.
             (filled.names() == template.names()).then(|| CanonicalProgram { assignments: filled.assignments, computation: template.computation.clone() })
-        }, index)
+        }, index, context.round * 2)
         .await?;
-        match filled {
+        match filled.solved() {
             Some(program) => labels[index] = Some(program.values()),
             // The first text that cannot be filled, with none filled yet: the
             // texts are not one problem in several wordings.
@@ -174,8 +182,27 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
     Ok(roles_and_constants(&template, &labels, &numbers).map(|(roles, constants)| Labelling { template, first, labels, roles, constants, teacher_calls }))
 }
 
-/// Asks, runs what the reply's code block becomes through `read`, and checks it
-/// gives the training answer of text `index`; one feedback round with the result.
+/// How a question about one text ended.
+enum Asked {
+    Solved(CanonicalProgram),
+    /// The program did not give the answer (or was not in the form asked).
+    Wrong,
+    /// The reply had no program at all.
+    Prose,
+}
+
+impl Asked {
+    fn solved(self) -> Option<CanonicalProgram> {
+        match self {
+            Asked::Solved(program) => Some(program),
+            Asked::Wrong | Asked::Prose => None,
+        }
+    }
+}
+
+/// Asks (`sample` 0: the greedy answer), runs what the reply's code block becomes
+/// through `read`, and checks it gives the training answer of text `index`; one
+/// feedback round with the result.
 async fn ask_until_it_runs(
     context: &MoveContext<'_>,
     purpose: &str,
@@ -183,22 +210,23 @@ async fn ask_until_it_runs(
     teacher_calls: &mut usize,
     read: impl Fn(&str) -> Option<CanonicalProgram>,
     index: usize,
-) -> Result<Option<CanonicalProgram>, TeacherError> {
+    sample: u32,
+) -> Result<Asked, TeacherError> {
     let sandbox = &context.trial.executor.sandbox;
     for _ in 0..ROUNDS_PER_QUESTION {
-        let reply = context.teacher.ask(purpose, messages.clone(), OutputConstraint::None, context.round).await?;
+        let reply = context.teacher.ask(purpose, messages.clone(), OutputConstraint::None, sample).await?;
         *teacher_calls += 1;
         messages.push(assistant(reply.clone()));
         // A reply in prose is not asked again: a teacher that did not write a
         // program for this question rarely writes one when told to (fail fast).
-        let Some(code) = code_block_in(&reply) else { return Ok(None) };
+        let Some(code) = code_block_in(&reply) else { return Ok(Asked::Prose) };
         let Some(program) = read(&code) else {
             messages.push(user("Your program is not in the form asked (`name = value` lines, then the computation, keeping the names). Reply with the program in one ```python code block.".into()));
             continue;
         };
         let output = sandbox.call(&program.run_source(), "run", Map::new()).await.map_err(|error| error.to_string());
         if context.trial.passes(index, &output) {
-            return Ok(Some(program));
+            return Ok(Asked::Solved(program));
         }
         let expected = context.trial.gold.get(index).cloned().flatten().unwrap_or(Value::Null);
         let result = match output {
@@ -207,7 +235,7 @@ async fn ask_until_it_runs(
         };
         messages.push(user(format!("Run as written, the program {result}, but the answer is {expected}. Reply with the corrected program in one ```python code block.")));
     }
-    Ok(None)
+    Ok(Asked::Wrong)
 }
 
 /// Roles: named values that are numbers of their text in every labelled text.
