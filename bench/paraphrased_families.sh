@@ -35,8 +35,14 @@
 #                       its design) or "later2" (scripts/paraphrased_families_later2.json,
 #                       bench/data/paraphrased_later2/: four more families written on 2026-12-01
 #                       after v8 was measured and before v9's labelling-program move was
-#                       measured on them, held out from v9's design); the start-up --check
-#                       checks the chosen set
+#                       measured on them, held out from v9's design) or "later3"
+#                       (scripts/paraphrased_families_later3.json, bench/data/paraphrased_later3/,
+#                       generated with seed 2027: four more families written on 2026-12-01
+#                       after v9 was first measured and before v9.1's move (the teacher's
+#                       labelling program asked with the text's numbers listed, on every
+#                       training text, greedy and sampled) was measured on them, held out
+#                       from v9.1's design); the start-up --check checks the chosen set
+#                       with the seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -55,11 +61,13 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target_dir="${CARGO_TARGET_DIR:-$HOME/.cache/flowc/target}"
 flowc="${FLOWC:-$target_dir/release/flowc}"
 family_set="${BENCH_FAMILY_SET:-first}"
+family_seed=2026
 case "$family_set" in
   first) families_file="$repo/scripts/paraphrased_families.json" data_rel="bench/data/paraphrased" ;;
   later) families_file="$repo/scripts/paraphrased_families_later.json" data_rel="bench/data/paraphrased_later" ;;
   later2) families_file="$repo/scripts/paraphrased_families_later2.json" data_rel="bench/data/paraphrased_later2" ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\" or \"later2\", not \"$family_set\"" >&2; exit 2 ;;
+  later3) families_file="$repo/scripts/paraphrased_families_later3.json" data_rel="bench/data/paraphrased_later3" family_seed=2027 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\" or \"later3\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
@@ -79,7 +87,7 @@ command -v python3 >/dev/null || { echo "paraphrased_families.sh: python3 is req
 if [[ " $parts " == *" flowc "* ]]; then
   [[ -x "$flowc" ]] || { echo "paraphrased_families.sh: no flowc binary at $flowc (cargo build --release, or set FLOWC)" >&2; exit 2; }
 fi
-python3 "$repo/scripts/make_paraphrased_family.py" --families "$families_file" --check "$data_root" 2>/dev/null ||
+python3 "$repo/scripts/make_paraphrased_family.py" --families "$families_file" --seed "$family_seed" --check "$data_root" 2>/dev/null ||
   { echo "paraphrased_families.sh: $data_rel is not what scripts/make_paraphrased_family.py writes" >&2; exit 2; }
 
 eval_flags=()
