@@ -147,7 +147,9 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
                     first = Some((index, program));
                     break 'texts;
                 }
-                Asked::Prose => continue 'texts,
+                // A teacher that answers a coding question in prose will not
+                // write programs for the next text either: the move ends.
+                Asked::Prose => break 'texts,
                 Asked::Wrong => {}
             }
         }
