@@ -7,9 +7,10 @@
 //!    in the sandbox and keeps it only if it gives that answer (one feedback round
 //!    with the result or the error, on at most two texts).
 //! 2. For every other training text the teacher fills the same program with that
-//!    text's numbers (names and computation kept); the build runs the *template's*
-//!    computation on the filled values, so a filled program is kept only if it
-//!    gives that text's answer by the same computation.
+//!    text's numbers (names and computation kept; renamed lines are read by
+//!    position); the build runs the *template's* computation on the filled values,
+//!    so a filled program is kept only if it gives that text's answer by the same
+//!    computation. At least one other text must be filled.
 //! 0. Only when the training texts share at least two content words (one problem
 //!    in several wordings names the same things); otherwise no teacher call.
 //! 3. A named value that is a number of the text in every labelled text is a
@@ -165,21 +166,13 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
         }
         let prompt = render_prompt(FILL_PROGRAM_PROMPT, &[("text_a", texts[first].as_str()), ("program_a", template.render().trim_end()), ("text_b", texts[index].as_str())]);
         let purpose = format!("fill the program of `{}`", context.node.name);
-        let filled = ask_until_it_runs(context, &purpose, vec![user(prompt)], &mut teacher_calls, |code| {
-            let filled = canonical_program(code, &numbers[index])?;
-            // The template's computation on the filled values: the same problem.
-            (filled.names() == template.names()).then(|| CanonicalProgram { assignments: filled.assignments, computation: template.computation.clone() })
-        }, index, context.round * 2)
-        .await?;
-        match filled.solved() {
-            Some(program) => labels[index] = Some(program.values()),
-            // The first text that cannot be filled, with none filled yet: the
-            // texts are not one problem in several wordings.
-            None if labels.iter().flatten().count() == 1 => {
-                return Ok(Err(format!("the teacher's program for training text {} could not be filled for text {} ({teacher_calls} calls): not one problem in several wordings", first + 1, index + 1)));
-            }
-            None => {}
+        let filled = ask_until_it_runs(context, &purpose, vec![user(prompt)], &mut teacher_calls, |code| filled_as_template(&template, canonical_program(code, &numbers[index])?), index, context.round * 2).await?;
+        if let Some(program) = filled.solved() {
+            labels[index] = Some(program.values());
         }
+    }
+    if labels.iter().flatten().count() < 2 {
+        return Ok(Err(format!("the teacher's program for training text {} could not be filled for any other text ({teacher_calls} calls)", first + 1)));
     }
     Ok(roles_and_constants(&template, &labels, &numbers).map(|(roles, constants)| Labelling { template, first, labels, roles, constants, teacher_calls }))
 }
@@ -238,6 +231,23 @@ async fn ask_until_it_runs(
         messages.push(user(format!("Run as written, the program {result}, but the answer is {expected}. Reply with the corrected program in one ```python code block.")));
     }
     Ok(Asked::Wrong)
+}
+
+/// A filled program read as the template's: its values under the template's names
+/// (by name; or, when the teacher renamed them, by position: it keeps the lines in
+/// order, and the template's computation on them must still give the answer),
+/// with the template's computation. None when the line counts differ.
+fn filled_as_template(template: &CanonicalProgram, filled: CanonicalProgram) -> Option<CanonicalProgram> {
+    if filled.assignments.len() != template.assignments.len() {
+        return None;
+    }
+    let by_name: BTreeMap<&str, &String> = filled.assignments.iter().map(|(name, literal)| (name.as_str(), literal)).collect();
+    let assignments = if filled.names() == template.names() {
+        template.assignments.iter().map(|(name, _)| (name.clone(), by_name[name.as_str()].clone())).collect()
+    } else {
+        template.assignments.iter().zip(&filled.assignments).map(|((name, _), (_, literal))| (name.clone(), literal.clone())).collect()
+    };
+    Some(CanonicalProgram { assignments, computation: template.computation.clone() })
 }
 
 /// Roles: named values that are numbers of their text in every labelled text.
@@ -427,6 +437,20 @@ mod tests {
         assert_eq!(assigned_name("total = a + b").as_deref(), Some("total"));
         assert_eq!(parse_literal("1_000.5"), Some(1000.5));
         assert_eq!(parse_literal("abc"), None);
+    }
+
+    #[test]
+    fn a_filled_program_is_read_under_the_templates_names_and_computation() {
+        let template = canonical_program("bikes = 4\nrate = 4.57\nanswer = bikes * rate\n", &[4.0, 4.57]).unwrap();
+        // Renamed lines, in the same order: read by position.
+        let renamed = canonical_program("number_of_bikes = 7\ncost_per_hour = 9.5\ntotal = number_of_bikes * cost_per_hour\n", &[7.0, 9.5]).unwrap();
+        let filled = filled_as_template(&template, renamed).unwrap();
+        assert_eq!(filled.render(), "bikes = 7\nrate = 9.5\nanswer = bikes * rate\n");
+        // Same names, other order: read by name.
+        let reordered = canonical_program("rate = 9.5\nbikes = 7\nanswer = bikes * rate\n", &[7.0, 9.5]).unwrap();
+        assert_eq!(filled_as_template(&template, reordered).unwrap().values(), BTreeMap::from([("bikes".into(), 7.0), ("rate".into(), 9.5)]));
+        let short = canonical_program("bikes = 7\nanswer = bikes\n", &[7.0]).unwrap();
+        assert!(filled_as_template(&template, short).is_none());
     }
 
     #[test]
