@@ -41,8 +41,13 @@
 #                       after v9 was first measured and before v9.1's move (the teacher's
 #                       labelling program asked with the text's numbers listed, on every
 #                       training text, greedy and sampled) was measured on them, held out
-#                       from v9.1's design); the start-up --check checks the chosen set
-#                       with the seed it was generated with
+#                       from v9.1's design) or "later4" (scripts/paraphrased_families_later4.json,
+#                       bench/data/paraphrased_later4/, generated with seed 2028: four more
+#                       families written on 2026-12-01 after v10 was measured and before v11's
+#                       move (every other training text asked to fill the teacher's program;
+#                       renamed lines read by position) was measured on them, held out from
+#                       v11's design); the start-up --check checks the chosen set with the
+#                       seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -67,7 +72,8 @@ case "$family_set" in
   later) families_file="$repo/scripts/paraphrased_families_later.json" data_rel="bench/data/paraphrased_later" ;;
   later2) families_file="$repo/scripts/paraphrased_families_later2.json" data_rel="bench/data/paraphrased_later2" ;;
   later3) families_file="$repo/scripts/paraphrased_families_later3.json" data_rel="bench/data/paraphrased_later3" family_seed=2027 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\" or \"later3\", not \"$family_set\"" >&2; exit 2 ;;
+  later4) families_file="$repo/scripts/paraphrased_families_later4.json" data_rel="bench/data/paraphrased_later4" family_seed=2028 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\" or \"later4\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
