@@ -156,6 +156,12 @@ async fn an_amount_is_read_by_its_currency_mark_however_it_is_written() {
     // Dollars and cents in words; an ordinal day is not an id.
     let unseen = run(&sandbox, &source, "message", "The 16th of March is my deadline for W-94238, worth 224 dollars and 95 cents.").await.unwrap();
     assert_eq!(unseen, json!({"order_id": "W-94238", "amount": 224.95}));
+    // The euro and pound signs are currency marks too (added after the first
+    // measurement of the later language tasks, whose messages use them).
+    let euros = run(&sandbox, &source, "message", "Your email about V-44883 promised delivery soon; it also shows a total of €19659.00 for 3 items.").await.unwrap();
+    assert_eq!(euros, json!({"order_id": "V-44883", "amount": 19659.0}));
+    let pounds = run(&sandbox, &source, "message", "Please hold F-21702 for 2 days. Amount paid: £1,118.41.").await.unwrap();
+    assert_eq!(pounds, json!({"order_id": "F-21702", "amount": 1118.41}));
     let error = run(&sandbox, &source, "message", "Order #R-41395 for 2 items.").await.unwrap_err();
     assert!(error.contains("no amount of money"), "{error}");
 }

@@ -81,10 +81,10 @@ def id_after(text, anchor):
     fail("no id after \"%s\" in: %s" % (anchor, text[:200]))
 
 # Currency marks, as the tokenizer reads them (lower-cased, a final "s" off): the
-# mark written before an amount ("$12", "USD 12") or after it ("12 USD", "12
-# dollars").
-_CURRENCY_BEFORE = ["$", "usd", "eur", "gbp", "chf", "cad", "aud"]
-_CURRENCY_AFTER = ["usd", "eur", "gbp", "chf", "cad", "aud", "dollar", "euro", "pound"]
+# mark written before an amount ("$12", "€12", "£12", "USD 12") or after it
+# ("12 USD", "12 €", "12 dollars").
+_CURRENCY_BEFORE = ["$", "€", "£", "usd", "eur", "gbp", "chf", "cad", "aud"]
+_CURRENCY_AFTER = ["€", "usd", "eur", "gbp", "chf", "cad", "aud", "dollar", "euro", "pound"]
 
 def _amounts(text):
     tokens = _tokens(text)
@@ -109,7 +109,7 @@ def _amounts(text):
 def amount_at(text, index):
     found = _amounts(text)
     if len(found) == 0 or index >= len(found) or index < -len(found):
-        fail("no amount of money number %d (a number next to $, USD, EUR, GBP or \"dollars\") in: %s" % (index, text[:200]))
+        fail("no amount of money number %d (a number next to $, €, £, USD, EUR, GBP or \"dollars\") in: %s" % (index, text[:200]))
     return found[index]
 
 def _two(n):
@@ -287,7 +287,7 @@ impl FieldReader {
             FieldReader::DateAt { index, order, default_year } => {
                 format!("the {} date ({order} for numeric dates, year {default_year} when none is written), as YYYY-MM-DD", if *index == 0 { "first" } else { "last" })
             }
-            FieldReader::AmountAt(index) => format!("the {} amount of money (a number next to $, USD, EUR, GBP or \"dollars\")", if *index == 0 { "first" } else { "last" }),
+            FieldReader::AmountAt(index) => format!("the {} amount of money (a number next to $, €, £, USD, EUR, GBP or \"dollars\")", if *index == 0 { "first" } else { "last" }),
             FieldReader::Number(reader) => format!("the number {} \"{}\"", if reader.relation == "nearest" { "nearest to" } else { reader.relation.as_str() }, reader.anchor),
         }
     }
