@@ -130,6 +130,16 @@ async fn field_readers_read_ids_dates_and_amounts_normalised() {
     for (text, gold) in texts.iter().zip(&gold) {
         assert_eq!(run(&sandbox, &source, "message", text).await.unwrap(), Value::Object(gold.clone()), "{text}\n{source}");
     }
+    // Day-month-year with the month's name and hyphens, and "March the 2nd" (added
+    // after the first measurement of the later language tasks, which use both).
+    for (text, date) in [
+        ("Re: #F-97017 ($5), needed on site by 18-Nov-2026.", "2026-11-18"),
+        ("Re: #L-36431 ($5), needed by March the 2nd.", "2026-03-02"),
+        ("Hold F-21702 ($5) until 22-Jul-2027 please.", "2027-07-22"),
+    ] {
+        let read = run(&sandbox, &source, "message", text).await;
+        assert_eq!(read.as_ref().ok().and_then(|value| value.get("date").cloned()), Some(json!(date)), "{text}: {read:?}");
+    }
     // Wording the examples never showed: a month-name date and a bare id.
     let unseen = run(&sandbox, &source, "message", "Hi, my order Q-55 for $9.99 should come on 2 April.").await.unwrap();
     assert_eq!(unseen, json!({"order_id": "Q-55", "date": "2026-04-02", "amount": 9.99}));

@@ -130,7 +130,15 @@ def _day_number(word):
     return None
 
 def _date_of(word, default_year, order):
-    # One word: 2026-03-03, 03/03/2026, 3/3, 3.3.2026.
+    # One word: 2026-03-03, 03/03/2026, 3/3, 3.3.2026, 18-Nov-2026, 18-Nov.
+    named = word.split("-")
+    if len(named) >= 2 and len(named) <= 3 and named[1].lower() in _MONTHS and _day_number(named[0]) != None:
+        year = default_year
+        if len(named) == 3:
+            if not (named[2].isdigit() and len(named[2]) == 4):
+                return None
+            year = int(named[2])
+        return _iso(year, _MONTHS[named[1].lower()], _day_number(named[0]))
     for separator in ["-", "/", "."]:
         parts = word.split(separator)
         if len(parts) < 2 or len(parts) > 3:
@@ -168,14 +176,15 @@ def _dates(text, default_year, order):
             found.append(single)
             i += 1
             continue
-        # "March 3[rd][,] [2026]"
-        if lower in _MONTHS and i + 1 < n and _day_number(words[i + 1]) != None:
+        # "March [the] 3[rd][,] [2026]"
+        k = i + 2 if i + 2 < n and words[i + 1].lower() == "the" else i + 1
+        if lower in _MONTHS and k < n and _day_number(words[k]) != None:
             year = default_year
-            used = 2
-            if i + 2 < n and words[i + 2].isdigit() and len(words[i + 2]) == 4:
-                year = int(words[i + 2])
-                used = 3
-            date = _iso(year, _MONTHS[lower], _day_number(words[i + 1]))
+            used = k + 1 - i
+            if k + 1 < n and words[k + 1].isdigit() and len(words[k + 1]) == 4:
+                year = int(words[k + 1])
+                used += 1
+            date = _iso(year, _MONTHS[lower], _day_number(words[k]))
             if date != None:
                 found.append(date)
                 i += used
