@@ -727,11 +727,11 @@ async fn a_build_that_cannot_succeed_stops_early_and_says_why() {
     let (lock, summaries, _) = project.build(Arc::clone(&provider)).await.unwrap();
     let build = lock.workflows[0].build.as_ref().unwrap();
     assert_eq!(build.stopped, "nothing-left-to-try");
-    // The gold trace (3 calls), a named-quantities program asked once (the teacher
-    // answers in prose, which ends that move) and two chains of teacher code
-    // abandoned after a feedback round that did not help (2 each): before
-    // fail-fast, the same build asked 21 times.
-    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 8);
+    // The gold trace (3 calls) and two chains of teacher code abandoned after a
+    // feedback round that did not help (2 each); the texts are one template, so
+    // the labelled-programs move asks nothing: before fail-fast, the same build
+    // asked 21 times.
+    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 7);
     insta::assert_snapshot!(summaries[0].diagnosis.as_deref().unwrap());
 }
 
@@ -764,9 +764,9 @@ async fn a_teacher_reply_that_is_rejected_counts_as_a_round_of_its_chain() {
     assert_eq!(lock.workflows[0].build.as_ref().unwrap().stopped, "nothing-left-to-try");
     let rejected = events.iter().filter(|event| matches!(event, BuildEvent::MoveTried { detail, .. } if detail.contains("no code in the reply"))).count();
     assert_eq!(rejected, 4, "two rejected replies per chain, two chains: {events:#?}");
-    // The gold trace (3 calls), the named-quantities program (1) and two chains
-    // of two calls each.
-    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 8);
+    // The gold trace (3 calls) and two chains of two calls each (the texts are one
+    // template: no named-quantities question).
+    assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 7);
 }
 
 /// Three phrasings of one problem, the numbers in a different order in each, with

@@ -12,7 +12,8 @@
 //!    so a filled program is kept only if it gives that text's answer by the same
 //!    computation. At least one other text must be filled.
 //! 0. Only when the training texts share at least two content words (one problem
-//!    in several wordings names the same things); otherwise no teacher call.
+//!    in several wordings names the same things) and are not one template (then
+//!    positions say which number is which); otherwise no teacher call.
 //! 3. A named value that is a number of the text in every labelled text is a
 //!    *role*; one with the same value everywhere and not read from the text is a
 //!    *constant* ("a dozen", "half"). Anything else ends the move.
@@ -123,6 +124,20 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
             shared.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(", ")
         )));
     }
+    // Texts that are one template (every number has the same word before it, in
+    // the same order, in every text) need no roles: positions already say which
+    // number is which, and formula search and teacher code by position have had
+    // their turn.
+    let mut contexts = Vec::new();
+    for text in texts {
+        match super::context_readers::number_contexts(sandbox, text).await {
+            Ok(found) => contexts.push(found),
+            Err(error) => return Ok(Err(error)),
+        }
+    }
+    if is_one_template(&contexts) {
+        return Ok(Err("the training texts are one template (each number has the same word before it, in the same order): positions say which number is which".into()));
+    }
     let mut numbers = Vec::new();
     for text in texts {
         numbers.push(match numbers_of(sandbox, text).await {
@@ -193,6 +208,15 @@ impl Asked {
             Asked::Wrong | Asked::Prose => None,
         }
     }
+}
+
+/// Whether every text has as many numbers as the first, each with the same word
+/// right before it as the number at the same place in the first.
+fn is_one_template(contexts: &[Vec<super::context_readers::NumberContext>]) -> bool {
+    let word_before = |context: &super::context_readers::NumberContext| context.features.iter().find(|(feature, weight)| feature.starts_with("b:") && **weight == 1.0).map(|(feature, _)| feature.clone());
+    let Some((first, others)) = contexts.split_first() else { return false };
+    !first.is_empty()
+        && others.iter().all(|other| other.len() == first.len() && other.iter().zip(first).all(|(a, b)| word_before(a).is_some() && word_before(a) == word_before(b)))
 }
 
 /// Asks (`sample` 0: the greedy answer), runs what the reply's code block becomes
@@ -437,6 +461,18 @@ mod tests {
         assert_eq!(assigned_name("total = a + b").as_deref(), Some("total"));
         assert_eq!(parse_literal("1_000.5"), Some(1000.5));
         assert_eq!(parse_literal("abc"), None);
+    }
+
+    #[test]
+    fn texts_of_one_template_have_the_same_word_before_each_number() {
+        use super::super::context_readers::NumberContext;
+        let context = |value: f64, before: &str| NumberContext { value, features: BTreeMap::from([(format!("b:{before}"), 1.0), ("a:x".to_string(), 1.0)]) };
+        let ann = vec![context(12.0, "has"), context(40.0, "of"), context(7.0, "away")];
+        let bo = vec![context(3.0, "has"), context(1500.0, "of"), context(20.0, "away")];
+        assert!(is_one_template(&[ann.clone(), bo.clone()]));
+        // Another phrasing puts the numbers in another order.
+        let reworded = vec![context(20.0, "away"), context(3.0, "has"), context(1500.0, "of")];
+        assert!(!is_one_template(&[ann, reworded]));
     }
 
     #[test]
