@@ -138,8 +138,9 @@ pub fn learn_context_table(texts: &[Vec<NumberContext>], labels: &[BTreeMap<Stri
 }
 
 /// What `read_roles` returns on a text's contexts, computed here to check a table
-/// on its own training texts without a sandbox round trip (the plan runs the
-/// starlark; `tests/optimize_readers.rs` holds the two to the same answers).
+/// on its own labelled texts without a sandbox round trip (the provenance says how
+/// many it reads back; the plan runs the starlark; `tests/optimize_readers.rs`
+/// holds the two to the same answers).
 pub fn assign_roles(contexts: &[NumberContext], table: &ContextTable) -> BTreeMap<String, f64> {
     let mut pairs: Vec<(f64, &str, usize)> = Vec::new();
     for (role, weights) in table {

@@ -213,6 +213,8 @@ async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argume
     let all: Vec<usize> = (0..texts.len()).collect();
     let table = fit(&all);
     let words: usize = table.values().map(|weights| weights.len()).sum();
+    // How many labelled texts the table reads back exactly (every role).
+    let read_back = labelling.labels.iter().zip(&contexts).filter(|(label, contexts)| label.as_ref().is_some_and(|label| crate::optimize::context_readers::assign_roles(contexts, &table) == *label)).count();
     let mut node = as_code_node(context.node, source_of(table), &[(argument.to_string(), reference.to_string())]);
     node.reads = vec![reference.split('.').next().unwrap_or(reference).to_string()];
     let outputs = context.trial.outputs_of(std::slice::from_ref(&node)).await;
@@ -229,12 +231,13 @@ async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argume
     })
     .await;
     let critique = format!(
-        "The quantities of `{reference}` are not in the same order in every training text, so they are read by role. The teacher solved training text {} as a program naming its quantities ({}{}) and filled the same program for {} of the other {} texts, each run and checked against the training answer; each role is read as the number whose neighbouring words weigh most for it, by a table of {words} weights learned from those labels, and the teacher's computation gives the output: {}.",
+        "The quantities of `{reference}` are not in the same order in every training text, so they are read by role. The teacher solved training text {} as a program naming its quantities ({}{}) and filled the same program for {} of the other {} texts, each run and checked against the training answer; each role is read as the number whose neighbouring words weigh most for it, by a table of {words} weights learned from those labels (it reads every role of {read_back} of the {} labelled texts back), and the teacher's computation gives the output: {}.",
         labelling.first + 1,
         labelling.roles.iter().map(|role| format!("`{role}`")).collect::<Vec<_>>().join(", "),
         if labelling.constants.is_empty() { String::new() } else { format!("; constants {}", labelling.constants.iter().map(|(name, literal)| format!("`{name} = {literal}`")).collect::<Vec<_>>().join(", ")) },
         labelling.labelled() - 1,
         texts.len() - 1,
+        labelling.labelled(),
         labelling.template.computation.join("; "),
     );
     node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
