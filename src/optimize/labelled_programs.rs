@@ -28,9 +28,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::capabilities::NUMBERS_IN_SOURCE;
 use super::context_readers::same_number;
 use super::moves::MoveContext;
 use super::teacher::{assistant, code_block_in, render_prompt, user, TeacherError, FILL_PROGRAM_PROMPT, SOLVE_WITH_NAMED_QUANTITIES_PROMPT};
@@ -95,6 +94,9 @@ pub struct Labelling {
     pub roles: Vec<String>,
     /// Named constants: (name, literal as the teacher wrote it).
     pub constants: Vec<(String, String)>,
+    /// Per training text, its numbers with the words around them (what the
+    /// context table is learned from).
+    pub contexts: Vec<Vec<super::context_readers::NumberContext>>,
     pub teacher_calls: usize,
 }
 
@@ -138,13 +140,8 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
     if is_one_template(&contexts) {
         return Ok(Err("the training texts are one template (each number has the same word before it, in the same order): positions say which number is which".into()));
     }
-    let mut numbers = Vec::new();
-    for text in texts {
-        numbers.push(match numbers_of(sandbox, text).await {
-            Ok(numbers) => numbers,
-            Err(error) => return Ok(Err(error)),
-        });
-    }
+    // The numbers of each text, as the readers read them (the contexts' values).
+    let numbers: Vec<Vec<f64>> = contexts.iter().map(|contexts| contexts.iter().map(|context| context.value).collect()).collect();
     let mut teacher_calls = 0;
     let mut first: Option<(usize, CanonicalProgram)> = None;
     let solvable: Vec<usize> = (0..texts.len()).filter(|index| context.trial.gold.get(*index).is_some_and(Option::is_some)).take(FIRST_PROGRAM_TEXTS).collect();
@@ -189,7 +186,7 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
     if labels.iter().flatten().count() < 2 {
         return Ok(Err(format!("the teacher's program for training text {} could not be filled for any other text ({teacher_calls} calls)", first + 1)));
     }
-    Ok(roles_and_constants(&template, &labels, &numbers).map(|(roles, constants)| Labelling { template, first, labels, roles, constants, teacher_calls }))
+    Ok(roles_and_constants(&template, &labels, &numbers).map(|(roles, constants)| Labelling { template, first, labels, roles, constants, contexts, teacher_calls }))
 }
 
 /// How a question about one text ended.
@@ -301,14 +298,6 @@ fn roles_and_constants(template: &CanonicalProgram, labels: &[Option<BTreeMap<St
         return Err("the teacher's program names no number of the text".into());
     }
     Ok((roles, constants))
-}
-
-/// The numbers of `text`, as the readers read them.
-async fn numbers_of(sandbox: &crate::sandbox::Sandbox, text: &str) -> Result<Vec<f64>, String> {
-    let mut arguments = Map::new();
-    arguments.insert("text".into(), json!(text));
-    let value = sandbox.call(&NUMBERS_IN_SOURCE, "numbers_in", arguments).await.map_err(|error| format!("the number reader failed: {error}"))?;
-    Ok(value.as_array().into_iter().flatten().filter_map(Value::as_f64).collect())
 }
 
 /// Reads a reply's program into `name = literal` lines and a computation ending in

@@ -178,7 +178,7 @@ pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Res
 /// The teacher's labelled programs as a node: a context table learned from the
 /// labels reads the roles, the teacher's computation gives the output.
 async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, texts: &[String]) -> Result<Option<Candidate>, TeacherError> {
-    use crate::optimize::context_readers::{context_program_source, learn_context_table, number_contexts};
+    use crate::optimize::context_readers::{context_program_source, learn_context_table};
     let note = |message: String| (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("labelled programs on `{}`: {message}", context.node.name) });
     let labelling = match crate::optimize::labelled_programs::label_training_texts(context, texts).await? {
         Ok(labelling) => labelling,
@@ -188,16 +188,7 @@ async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argume
             return Ok(None);
         }
     };
-    let mut contexts = Vec::new();
-    for text in texts {
-        match number_contexts(&context.trial.executor.sandbox, text).await {
-            Ok(found) => contexts.push(found),
-            Err(error) => {
-                note(error);
-                return Ok(None);
-            }
-        }
-    }
+    let contexts = &labelling.contexts;
     // The table learned on the labelled texts among `indices`.
     let fit = |indices: &[usize]| {
         let (mut fit_contexts, mut fit_labels) = (Vec::new(), Vec::new());
@@ -214,7 +205,7 @@ async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argume
     let table = fit(&all);
     let words: usize = table.values().map(|weights| weights.len()).sum();
     // How many labelled texts the table reads back exactly (every role).
-    let read_back = labelling.labels.iter().zip(&contexts).filter(|(label, contexts)| label.as_ref().is_some_and(|label| crate::optimize::context_readers::assign_roles(contexts, &table) == *label)).count();
+    let read_back = labelling.labels.iter().zip(contexts).filter(|(label, contexts)| label.as_ref().is_some_and(|label| crate::optimize::context_readers::assign_roles(contexts, &table) == *label)).count();
     let mut node = as_code_node(context.node, source_of(table), &[(argument.to_string(), reference.to_string())]);
     node.reads = vec![reference.split('.').next().unwrap_or(reference).to_string()];
     let outputs = context.trial.outputs_of(std::slice::from_ref(&node)).await;
