@@ -97,7 +97,6 @@ pub struct Labelling {
     /// Per training text, its numbers with the words around them (what the
     /// context table is learned from).
     pub contexts: Vec<Vec<super::context_readers::NumberContext>>,
-    pub teacher_calls: usize,
 }
 
 impl Labelling {
@@ -186,7 +185,7 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
     if labels.iter().flatten().count() < 2 {
         return Ok(Err(format!("the teacher's program for training text {} could not be filled for any other text ({teacher_calls} calls)", first + 1)));
     }
-    Ok(roles_and_constants(&template, &labels, &numbers).map(|(roles, constants)| Labelling { template, first, labels, roles, constants, contexts, teacher_calls }))
+    Ok(roles_and_constants(&template, &labels, &numbers).map(|(roles, constants)| Labelling { template, first, labels, roles, constants, contexts }))
 }
 
 /// How a question about one text ended.
