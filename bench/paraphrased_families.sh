@@ -46,8 +46,14 @@
 #                       families written on 2026-12-01 after v10 was measured and before v11's
 #                       move (every other training text asked to fill the teacher's program;
 #                       renamed lines read by position) was measured on them, held out from
-#                       v11's design); the start-up --check checks the chosen set with the
-#                       seed it was generated with
+#                       v11's design) or "later5" (scripts/paraphrased_families_later5.json,
+#                       bench/data/paraphrased_later5/, generated with seed 2029: four more
+#                       families written on 2026-12-01 after v12 was measured and before v13's
+#                       move (roles by search: the formula and each training text's assignment
+#                       of numbers to roles searched together, no teacher call) was measured on
+#                       them, held out from v13's design; one states a number its answer does
+#                       not use); the start-up --check checks the chosen set with the seed it
+#                       was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -73,7 +79,8 @@ case "$family_set" in
   later2) families_file="$repo/scripts/paraphrased_families_later2.json" data_rel="bench/data/paraphrased_later2" ;;
   later3) families_file="$repo/scripts/paraphrased_families_later3.json" data_rel="bench/data/paraphrased_later3" family_seed=2027 ;;
   later4) families_file="$repo/scripts/paraphrased_families_later4.json" data_rel="bench/data/paraphrased_later4" family_seed=2028 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\" or \"later4\", not \"$family_set\"" >&2; exit 2 ;;
+  later5) families_file="$repo/scripts/paraphrased_families_later5.json" data_rel="bench/data/paraphrased_later5" family_seed=2029 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\" or \"later5\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
