@@ -769,21 +769,64 @@ async fn a_teacher_reply_that_is_rejected_counts_as_a_round_of_its_chain() {
     assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 7);
 }
 
-/// Three phrasings of one problem, the numbers in a different order in each, with
-/// the program that solves each: (rolls baked − rolls given to the shelter) × price.
-const BAKERY: [(&str, f64, (u32, u32, u32)); 3] = [
-    ("A bakery baked 120 rolls. It gave 15 rolls to the shelter and sold the rest for $2 each. How much did it make?", 210.0, (120, 15, 2)),
-    ("Selling at $3 each, a bakery sold every roll it baked except the 40 it gave to the shelter. It baked 100 rolls. How much did it make?", 180.0, (100, 40, 3)),
-    ("The shelter got 8 rolls from a bakery. The bakery baked 58 rolls and sold the others for $5 each. How much did it make?", 250.0, (58, 8, 5)),
+/// Three phrasings of one problem, the numbers in a different order in each:
+/// (rolls baked − rolls given to the shelter) × price.
+const BAKERY: [(&str, f64); 3] = [
+    ("A bakery baked 120 rolls. It gave 15 rolls to the shelter and sold the rest for $2 each. How much did it make?", 210.0),
+    ("Selling at $3 each, a bakery sold every roll it baked except the 40 it gave to the shelter. It baked 100 rolls. How much did it make?", 180.0),
+    ("The shelter got 8 rolls from a bakery. The bakery baked 58 rolls and sold the others for $5 each. How much did it make?", 250.0),
 ];
 
-fn bakery_program((baked, given, price): (u32, u32, u32)) -> String {
-    format!("```python\nrolls_baked = {baked}\ngiven_to_shelter = {given}\nprice_each = {price}\nanswer = (rolls_baked - given_to_shelter) * price_each\n```")
+#[tokio::test]
+async fn roles_and_formula_are_searched_together_and_the_plan_reads_a_phrasing_training_never_showed() {
+    let examples: Vec<Value> = BAKERY.iter().map(|(input, target)| json!({"input": input, "target": target})).collect();
+    let project = Project::new("roles-by-search", &extraction_flow("iterations = 3\n    teacher_calls = 40"), &examples);
+    let program_questions = Arc::new(AtomicU64::new(0));
+    let asked = Arc::clone(&program_questions);
+    let good = good_teacher();
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            let first = first_message(request);
+            if first.contains("Solve this word problem with a short Python program") || first.contains("The next problem is the same kind of problem") {
+                asked.fetch_add(1, Ordering::SeqCst);
+            }
+            (good.rule)(request)
+        }),
+    };
+    let provider = doubles(sloppy_student(), teacher);
+    let (lock, summaries, events) = project.build(Arc::clone(&provider)).await.unwrap();
+    let compute = node(&lock, "compute");
+    let code = compute.code.as_deref().unwrap();
+    assert!(code.contains("_ROLE_TABLE = "), "{code}\n{:#?}\n{events:#?}", summaries[0].nodes);
+    let critique = compute.provenance.critique.as_deref().unwrap();
+    assert!(critique.contains("no teacher call") && critique.contains("reads every role of 3 of the 3 training texts back"), "{critique}");
+    assert_eq!(program_questions.load(Ordering::SeqCst), 0, "the roles need no program from the teacher");
+    assert!(compute.provenance.leave_one_out.as_deref().unwrap().contains("left-out examples right"));
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+    // The compiled node reads a phrasing with yet another order, without the student.
+    let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap();
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("question".into(), json!("At $4 each, the bakery sold its rolls, all but the 25 given to the shelter. It had baked 75 rolls. How much did it make?"));
+    assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(200.0));
+}
+
+/// The same problem with two more quantities, beyond what roles by search reach
+/// (five leaves): (rolls baked − given to the shelter − eaten by the staff) × price
+/// + delivery fee, with the program that solves each.
+const BAKERY_DELIVERED: [(&str, f64, (u32, u32, u32, u32, u32)); 3] = [
+    ("A bakery baked 120 rolls. It gave 15 rolls to the shelter, the staff ate 5 rolls, and it sold the rest for $2 each, plus a delivery fee of $7. How much did it make?", 207.0, (120, 15, 5, 2, 7)),
+    ("Selling at $3 each, with a delivery fee of $9, a bakery sold every roll it baked except the 40 it gave to the shelter and the 10 rolls the staff ate. It baked 100 rolls. How much did it make?", 159.0, (100, 40, 10, 3, 9)),
+    ("The shelter got 8 rolls from a bakery and the staff ate 2 rolls. The bakery baked 58 rolls and sold the others for $5 each, plus a delivery fee of $4. How much did it make?", 244.0, (58, 8, 2, 5, 4)),
+];
+
+fn delivered_program((baked, given, eaten, price, fee): (u32, u32, u32, u32, u32)) -> String {
+    format!("```python\nrolls_baked = {baked}\ngiven_to_shelter = {given}\neaten_by_staff = {eaten}\nprice_each = {price}\ndelivery_fee = {fee}\nanswer = (rolls_baked - given_to_shelter - eaten_by_staff) * price_each + delivery_fee\n```")
 }
 
 #[tokio::test]
-async fn the_teachers_programs_label_the_roles_and_the_plan_reads_a_phrasing_training_never_showed() {
-    let examples: Vec<Value> = BAKERY.iter().map(|(input, target, _)| json!({"input": input, "target": target})).collect();
+async fn the_teachers_program_labels_the_roles_and_code_fills_it_for_the_other_texts() {
+    let examples: Vec<Value> = BAKERY_DELIVERED.iter().map(|(input, target, _)| json!({"input": input, "target": target})).collect();
     let project = Project::new("labelled-programs", &extraction_flow("iterations = 3\n    teacher_calls = 40"), &examples);
     let fill_questions = Arc::new(Mutex::new(Vec::<String>::new()));
     let seen = Arc::clone(&fill_questions);
@@ -791,7 +834,7 @@ async fn the_teachers_programs_label_the_roles_and_the_plan_reads_a_phrasing_tra
         name: "teacher".into(),
         rule: Box::new(move |request| {
             let first = first_message(request);
-            let program_for = |text: &str| BAKERY.iter().find(|(input, _, _)| text.contains(input)).map(|(_, _, numbers)| bakery_program(*numbers));
+            let program_for = |text: &str| BAKERY_DELIVERED.iter().find(|(input, _, _)| text.contains(input)).map(|(_, _, numbers)| delivered_program(*numbers));
             if first.contains("The next problem is the same kind of problem") {
                 seen.lock().unwrap().push(first.to_string());
                 let asked = first.rsplit("Problem: ").next().unwrap_or("");
@@ -807,18 +850,16 @@ async fn the_teachers_programs_label_the_roles_and_the_plan_reads_a_phrasing_tra
     let (lock, summaries, events) = project.build(Arc::clone(&provider)).await.unwrap();
     let compute = node(&lock, "compute");
     let code = compute.code.as_deref().unwrap();
-    assert!(code.contains("_ROLE_TABLE = ") && code.contains("answer = (rolls_baked - given_to_shelter) * price_each"), "{code}\n{:#?}\n{events:#?}", summaries[0].nodes);
+    assert!(code.contains("_ROLE_TABLE = ") && code.contains("answer = (rolls_baked - given_to_shelter - eaten_by_staff) * price_each + delivery_fee"), "{code}\n{:#?}\n{events:#?}", summaries[0].nodes);
     let critique = compute.provenance.critique.as_deref().unwrap();
     assert!(critique.contains("filled the same program for 2 of the other 2 texts"), "{critique}");
-    assert!(compute.provenance.leave_one_out.as_deref().unwrap().contains("left-out examples right"));
+    // Code filled the program for both other texts (each text's numbers assigned
+    // to the roles so the computation gives its answer): no fill question.
+    assert!(fill_questions.lock().unwrap().is_empty(), "{:?}", fill_questions.lock().unwrap());
     assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
-    // The fill question carries the program that solved the first text, to keep.
-    let questions = fill_questions.lock().unwrap();
-    assert_eq!(questions.len(), 2);
-    assert!(questions[0].contains("rolls_baked = 120\ngiven_to_shelter = 15"), "{}", questions[0]);
     // The compiled node reads a phrasing with yet another order, without the student.
     let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap();
     let mut arguments = serde_json::Map::new();
-    arguments.insert("question".into(), json!("At $4 each, the bakery sold its rolls, all but the 25 given to the shelter. It had baked 75 rolls. How much did it make?"));
-    assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(200.0));
+    arguments.insert("question".into(), json!("At $4 each, plus a delivery fee of $6, the bakery sold its rolls, all but the 25 given to the shelter and the 3 rolls the staff ate. It had baked 75 rolls. How much did it make?"));
+    assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(194.0));
 }

@@ -216,7 +216,7 @@ fn format_constant(constant: f64) -> String {
 
 /// Parentheses where precedence needs them (`a - (b + c)`, `(a + b) * c`,
 /// `a * (b // c)`). `operator` is `+ - * /` or `f` for `//`.
-fn parenthesised(text: &str, operator: char, right_side: bool) -> String {
+pub(crate) fn parenthesised(text: &str, operator: char, right_side: bool) -> String {
     let top = top_level_operator(text);
     let multiplicative = |op: char| matches!(op, '*' | '/' | 'f');
     let needs = match (operator, top) {

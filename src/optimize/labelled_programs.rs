@@ -6,11 +6,15 @@
 //!    quantities (`boxes_bought = 3`), shown the training answer; the build runs it
 //!    in the sandbox and keeps it only if it gives that answer (one feedback round
 //!    with the result or the error, on at most two texts).
-//! 2. For every other training text the teacher fills the same program with that
-//!    text's numbers (names and computation kept; renamed lines are read by
-//!    position); the build runs the *template's* computation on the filled values,
-//!    so a filled program is kept only if it gives that text's answer by the same
-//!    computation. At least one other text must be filled.
+//! 2. For every other training text, code first fills the same program (v13): the
+//!    text's numbers assigned to the template's roles, each number once, such that
+//!    the template's computation gives that text's answer (of several, the one the
+//!    context table learned so far prefers). Only for a text no assignment solves
+//!    is the teacher asked to fill the program with that text's numbers (names and
+//!    computation kept; renamed lines are read by position); the build runs the
+//!    *template's* computation on the filled values, so a filled program is kept
+//!    only if it gives that text's answer by the same computation. At least one
+//!    other text must be filled.
 //! 0. Only when the training texts share at least two content words (one problem
 //!    in several wordings names the same things) and are not one template (then
 //!    positions say which number is which); otherwise no teacher call.
@@ -45,7 +49,7 @@ const ROUNDS_PER_QUESTION: usize = 2;
 /// Content words every training text must share for the texts to be taken as one
 /// problem in several wordings (every paraphrased family measured shares two to
 /// five; three different GSM-Hard problems share one).
-const MIN_SHARED_CONTENT_WORDS: usize = 2;
+pub const MIN_SHARED_CONTENT_WORDS: usize = 2;
 
 /// A program as the build reads it: `name = literal` lines, then the computation,
 /// which ends by assigning `answer`.
@@ -171,8 +175,17 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
     };
     let mut labels: Vec<Option<BTreeMap<String, f64>>> = vec![None; texts.len()];
     labels[first] = Some(template.values());
+    // The template filled by search first (v13): the numbers of each other text
+    // assigned to the template's roles, each number once, so that the template's
+    // computation gives the text's answer; the teacher is asked only for a text no
+    // assignment solves.
+    let template_roles: Vec<String> = template.values().into_iter().filter(|(_, value)| numbers[first].iter().any(|number| same_number(*number, *value))).map(|(name, _)| name).collect();
     for index in 0..texts.len() {
         if index == first || context.trial.gold.get(index).is_none_or(Option::is_none) {
+            continue;
+        }
+        if let Some(label) = filled_by_search(context, &template, &template_roles, &contexts, &labels, index).await {
+            labels[index] = Some(label);
             continue;
         }
         let prompt = render_prompt(FILL_PROGRAM_PROMPT, &[("text_a", texts[first].as_str()), ("program_a", template.render().trim_end()), ("text_b", texts[index].as_str())]);
@@ -186,6 +199,104 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
         return Ok(Err(format!("the teacher's program for training text {} could not be filled for any other text ({teacher_calls} calls)", first + 1)));
     }
     Ok(roles_and_constants(&template, &labels, &numbers).map(|(roles, constants)| Labelling { template, first, labels, roles, constants, contexts }))
+}
+
+/// Assignments tried per text: beyond this many the teacher fills the text.
+const MAX_FILL_ASSIGNMENTS: usize = 5040;
+
+/// The template's values for text `index` with its numbers assigned to `roles`
+/// (each number to one role), the template's other names kept as written, such
+/// that the template's computation gives the text's training answer. Of several,
+/// the one whose numbers' neighbouring words the table learned from `labels` (the
+/// texts labelled so far) scores highest; the first at equal scores.
+async fn filled_by_search(
+    context: &MoveContext<'_>,
+    template: &CanonicalProgram,
+    roles: &[String],
+    contexts: &[Vec<super::context_readers::NumberContext>],
+    labels: &[Option<BTreeMap<String, f64>>],
+    index: usize,
+) -> Option<BTreeMap<String, f64>> {
+    let numbers = &contexts[index];
+    if roles.is_empty() || roles.len() > numbers.len() || permutations(numbers.len(), roles.len()) > MAX_FILL_ASSIGNMENTS {
+        return None;
+    }
+    let values = template.values();
+    let mut body = String::new();
+    for (name, literal) in &template.assignments {
+        if !roles.contains(name) {
+            body.push_str(&format!("    {name} = {literal}\n"));
+        }
+    }
+    for line in &template.computation {
+        body.push_str(&format!("    {line}\n"));
+    }
+    let source = format!("def answer_of({}):\n{body}    return answer\n", roles.join(", "));
+    let sandbox = &context.trial.executor.sandbox;
+    let mut solving: Vec<Vec<usize>> = Vec::new();
+    for assignment in injective_assignments(numbers.len(), roles.len()) {
+        let mut arguments = Map::new();
+        for (role, number) in roles.iter().zip(&assignment) {
+            arguments.insert(role.clone(), Value::from(numbers[*number].value));
+        }
+        let output = sandbox.call(&source, "answer_of", arguments).await.map_err(|error| error.to_string());
+        if context.trial.passes(index, &output) {
+            solving.push(assignment);
+        }
+    }
+    // The table of the texts labelled so far, over the roles.
+    let (mut known_contexts, mut known_labels) = (Vec::new(), Vec::new());
+    for (text_contexts, label) in contexts.iter().zip(labels) {
+        if let Some(label) = label {
+            known_contexts.push(text_contexts.clone());
+            known_labels.push(label.iter().filter(|(name, _)| roles.contains(name)).map(|(name, value)| (name.clone(), *value)).collect());
+        }
+    }
+    let table = super::context_readers::learn_context_table(&known_contexts, &known_labels, roles);
+    let score = |assignment: &Vec<usize>| -> f64 {
+        roles.iter().zip(assignment).map(|(role, number)| {
+            let weights = &table[role];
+            numbers[*number].features.iter().map(|(feature, weight)| weights.get(feature).copied().unwrap_or(0.0) * weight).sum::<f64>()
+        }).sum()
+    };
+    let best = solving.iter().fold(None, |best: Option<(&Vec<usize>, f64)>, candidate| {
+        let candidate_score = score(candidate);
+        match best {
+            Some((_, best_score)) if best_score >= candidate_score => best,
+            _ => Some((candidate, candidate_score)),
+        }
+    })?;
+    let mut label = values;
+    for (role, number) in roles.iter().zip(best.0) {
+        label.insert(role.clone(), numbers[*number].value);
+    }
+    Some(label)
+}
+
+/// Every assignment of `roles` roles to distinct numbers among `numbers`, in
+/// lexicographic order (as number indices per role).
+fn injective_assignments(numbers: usize, roles: usize) -> Vec<Vec<usize>> {
+    fn extend(numbers: usize, roles: usize, current: &mut Vec<usize>, all: &mut Vec<Vec<usize>>) {
+        if current.len() == roles {
+            all.push(current.clone());
+            return;
+        }
+        for number in 0..numbers {
+            if !current.contains(&number) {
+                current.push(number);
+                extend(numbers, roles, current, all);
+                current.pop();
+            }
+        }
+    }
+    let mut all = Vec::new();
+    extend(numbers, roles, &mut Vec::new(), &mut all);
+    all
+}
+
+/// n! / (n - k)!: injective assignments of k roles to n numbers.
+fn permutations(n: usize, k: usize) -> usize {
+    (n - k + 1..=n).fold(1usize, |product, factor| product.saturating_mul(factor))
 }
 
 /// How a question about one text ended.
@@ -208,7 +319,7 @@ impl Asked {
 
 /// Whether every text has as many numbers as the first, each with the same word
 /// right before it as the number at the same place in the first.
-fn is_one_template(contexts: &[Vec<super::context_readers::NumberContext>]) -> bool {
+pub fn is_one_template(contexts: &[Vec<super::context_readers::NumberContext>]) -> bool {
     let word_before = |context: &super::context_readers::NumberContext| context.features.iter().find(|(feature, weight)| feature.starts_with("b:") && **weight == 1.0).map(|(feature, _)| feature.clone());
     let Some((first, others)) = contexts.split_first() else { return false };
     !first.is_empty()
@@ -421,6 +532,14 @@ fn replace_literals(line: &str, mut replace: impl FnMut(&str) -> Option<String>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assignments_give_each_number_to_one_role() {
+        assert_eq!(injective_assignments(3, 2), vec![vec![0, 1], vec![0, 2], vec![1, 0], vec![1, 2], vec![2, 0], vec![2, 1]]);
+        assert_eq!(injective_assignments(3, 2).len(), permutations(3, 2));
+        assert_eq!(permutations(7, 4), 840);
+        assert!(injective_assignments(1, 2).is_empty());
+    }
 
     #[test]
     fn numbers_of_the_text_inside_a_computation_are_lifted_into_named_lines() {

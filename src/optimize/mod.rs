@@ -26,6 +26,7 @@ pub mod implied_constants;
 pub mod moves;
 pub mod pac_bound;
 pub mod role_readers;
+pub mod role_search;
 pub mod labelled_programs;
 pub mod context_readers;
 pub mod settings;

@@ -155,24 +155,117 @@ fn source_text(context: &MoveContext<'_>) -> Option<(String, String, Vec<String>
 }
 
 /// Quantities by role, not position, for a node whose output is computed from the
-/// quantities of a text worded differently from one example to the next. First the
-/// teacher's labelled programs (`labelled_programs`): roles read by a context table
-/// learned from the labels (`context_readers`), then the teacher's computation.
-/// When that does not give every training output, formula search over the roles
-/// read by the words every training text shares (no teacher call); the better of
-/// the two is proposed.
+/// quantities of a text worded differently from one example to the next. First
+/// roles by search (`role_search`, no teacher call): the formula and each training
+/// text's assignment of its numbers to roles, found together; the roles read by a
+/// context table learned from those assignments (`context_readers`). When that does
+/// not give every training output, the teacher's labelled programs
+/// (`labelled_programs`), then formula search over the roles read by the words
+/// every training text shares (no teacher call); the best is proposed.
 pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Result<Option<Candidate>, TeacherError> {
     let Some(gold) = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>() else { return Ok(None) };
     let Some((argument, reference, texts)) = source_text(context) else { return Ok(None) };
+    let full = |candidate: &Option<Candidate>| candidate.as_ref().is_some_and(|candidate| candidate.score == context.trial.total());
+    let searched = searched_roles(context, score_before, &argument, &reference, &texts, &gold).await;
+    if full(&searched) {
+        return Ok(searched);
+    }
     let labelled = labelled_program(context, score_before, &argument, &reference, &texts).await?;
-    if labelled.as_ref().is_some_and(|candidate| candidate.score == context.trial.total()) {
+    if full(&labelled) {
         return Ok(labelled);
     }
     let shared = shared_word_formula(context, score_before, &argument, &reference, &texts, &gold).await;
-    Ok(match (labelled, shared) {
-        (Some(labelled), Some(shared)) => Some(if shared.score > labelled.score { shared } else { labelled }),
-        (labelled, shared) => labelled.or(shared),
+    // The most training outputs; at equal scores the earlier (fewer teacher calls
+    // behind it, or none).
+    Ok([searched, labelled, shared].into_iter().flatten().fold(None, |best: Option<Candidate>, candidate| match best {
+        Some(best) if best.score >= candidate.score => Some(best),
+        _ => Some(candidate),
+    }))
+}
+
+/// Roles by search as a node: a context table learned from the searched
+/// assignments reads the roles, the searched formula gives the output.
+async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, texts: &[String], gold: &[f64]) -> Option<Candidate> {
+    use crate::optimize::context_readers::{context_program_source, number_contexts};
+    use crate::optimize::role_search::{search_roles, SearchedRoles};
+    let note = |message: String| (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("roles by search on `{}`: {message}", context.node.name) });
+    let sandbox = &context.trial.executor.sandbox;
+    // One problem in several wordings names the same things; different problems
+    // (GSM-Hard's) share no content words, and one formula fitted across them
+    // by free assignments would be a coincidence.
+    match crate::optimize::role_readers::common_content_words(sandbox, texts).await {
+        Ok(shared) if shared.len() >= crate::optimize::labelled_programs::MIN_SHARED_CONTENT_WORDS => {}
+        Ok(shared) => {
+            let why = format!("the training texts share {} content word(s): not one problem in several wordings", shared.len());
+            context.found_nothing(Move::Offload, format!("roles by search: {why}"));
+            note(why);
+            return None;
+        }
+        Err(error) => {
+            note(error);
+            return None;
+        }
+    }
+    let mut contexts = Vec::new();
+    for text in texts {
+        match number_contexts(sandbox, text).await {
+            Ok(found) => contexts.push(found),
+            Err(error) => {
+                note(error);
+                return None;
+            }
+        }
+    }
+    // Texts of one template need no roles: positions say which number is which,
+    // and a formula found by giving each text's numbers other places would be a
+    // coincidence (formula search by position has had its turn).
+    if crate::optimize::labelled_programs::is_one_template(&contexts) {
+        let why = "the training texts are one template (each number has the same word before it, in the same order): positions say which number is which".to_string();
+        context.found_nothing(Move::Offload, format!("roles by search: {why}"));
+        note(why);
+        return None;
+    }
+    let constants = text_constants(context);
+    let search = search_roles(&contexts, gold, &constants);
+    context.hypotheses.fetch_add(search.considered.saturating_sub(u64::from(search.found.is_some())), std::sync::atomic::Ordering::Relaxed);
+    let Some(found) = search.found else {
+        let why = search.skipped.unwrap_or_else(|| format!("no formula of up to four leaves over one text's numbers fits every text under any assignment ({} considered)", search.considered));
+        context.found_nothing(Move::Offload, format!("roles by search: {why}"));
+        note(why);
+        return None;
+    };
+    let source_of = |found: &SearchedRoles| context_program_source(argument, &found.table, &[], &[format!("answer = {}", found.expression)]);
+    let mut node = as_code_node(context.node, source_of(&found), &[(argument.to_string(), reference.to_string())]);
+    node.reads = vec![reference.split('.').next().unwrap_or(reference).to_string()];
+    let outputs = context.trial.outputs_of(std::slice::from_ref(&node)).await;
+    let score = context.trial.score(&outputs);
+    let total = context.trial.total();
+    let words: usize = found.table.values().map(|weights| weights.len()).sum();
+    context.tried(Move::Offload, format!("roles by search: `{}` over {} roles of training text {}, read by a table of {words} context weights ({} expressions and assignments considered)", found.expression, found.roles.len(), found.anchor + 1, search.considered), score);
+    context.record_attempt(Move::Offload, "roles by search", &found.expression, score, score_before);
+    if score <= score_before {
+        return None;
+    }
+    let leave_one_out = leave_one_out(context, |others| {
+        let (fit_contexts, fit_gold) = (pick(&contexts, &others), pick(gold, &others));
+        let constants = constants.clone();
+        async move {
+            let refitted = search_roles(&fit_contexts, &fit_gold, &constants).found?;
+            Some(as_code_node(context.node, source_of(&refitted), &[(argument.to_string(), reference.to_string())]))
+        }
     })
+    .await;
+    let critique = format!(
+        "The quantities of `{reference}` are not in the same order in every training text, so they are read by role. The roles are the numbers of training text {} ({}); the smallest formula over them that gives every training answer, each other text's numbers assigned to the roles (one number per role), is `{}` (search among {} expressions and assignments, no teacher call). Each role is read as the number whose neighbouring words weigh most for it, by a table of {words} weights learned from those assignments; it reads every role of {} of the {total} training texts back.",
+        found.anchor + 1,
+        found.roles.iter().map(|role| format!("`{role}`")).collect::<Vec<_>>().join(", "),
+        found.expression,
+        search.considered,
+        found.read_back,
+    );
+    node.provenance = context.provenance(Move::Offload, &critique, score_before, score);
+    node.provenance.leave_one_out = Some(leave_one_out);
+    Some(Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial: context.trial.partial(&outputs) })
 }
 
 /// The teacher's labelled programs as a node: a context table learned from the

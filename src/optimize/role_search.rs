@@ -1,0 +1,525 @@
+//! Roles by search (optimiser v13): which number of each training text plays which
+//! role, found together with the formula, by code alone.
+//!
+//! The roles are the numbers of one training text, the *anchor* (the one with the
+//! fewest numbers, so that every other text has a number for each role). A formula
+//! over the roles must give the anchor's training answer with the anchor's own
+//! numbers, and, for every other training text, with *some* assignment of that
+//! text's numbers to the roles it uses (each number to one role). Expressions are
+//! enumerated by size as formula search does (`formula_search`), the smallest size
+//! that fits wins; an assignment that gives a text's answer is that text's label.
+//! Where a text has several (the roles of `a * b` can swap), the one whose numbers'
+//! neighbouring words look most like the anchor's is taken, by the context table
+//! the plan reads with (`context_readers`), learned from the anchor first.
+//!
+//! Why: labelled programs (`labelled_programs`) need a 1.5B teacher to solve one
+//! training text as a program and fill it for the others; measured on families
+//! written after v9–v12, it labelled two of twelve families. The labels are only a
+//! means: a formula that gives every training answer under one consistent reading of
+//! each text's numbers is a label the sandbox has already checked, and small
+//! formulas over three or four named quantities are exactly what exhaustive search
+//! finds. The answer of each training text rules out almost every assignment (its
+//! numbers are drawn independently, several of seven digits), so the data choose.
+//!
+//! Every expression held against the anchor, and every assignment tried for an
+//! expression that fitted it, is a hypothesis: the count goes into the PAC bound's
+//! k.
+
+use std::collections::BTreeMap;
+
+use super::context_readers::{assign_roles, learn_context_table, same_number, ContextTable, NumberContext};
+use super::formula_search::parenthesised;
+
+/// Expressions of up to this many leaves (as formula search, without its fifth).
+const MAX_LEAVES: usize = 4;
+/// At most this many constants in one expression (as formula search).
+const MAX_CONSTANTS: u8 = 2;
+/// The anchor's numbers: more roles make the search slow and the fit loose.
+const MAX_ROLES: usize = 7;
+/// A text with more numbers than this is not searched (assignments grow as n^4).
+const MAX_NUMBERS_PER_TEXT: usize = 12;
+/// Expressions that fitted the anchor, kept per size to be checked on the others
+/// (equivalent forms of the right formula are many; a bound keeps a pathological
+/// text from taking long).
+const MAX_ANCHOR_FITS: usize = 20_000;
+
+/// The roles, the formula over them, and each training text's label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchedRoles {
+    /// The training text whose numbers are the roles.
+    pub anchor: usize,
+    /// The roles the formula uses, by variable name, in the anchor's text order.
+    pub roles: Vec<String>,
+    /// Starlark over the role names (and constants).
+    pub expression: String,
+    /// Per training text: role → the number it was assigned.
+    pub labels: Vec<BTreeMap<String, f64>>,
+    /// The table learned from the labels (the plan's reader).
+    pub table: ContextTable,
+    /// Training texts whose every role the table reads back as labelled.
+    pub read_back: usize,
+}
+
+/// The outcome: the fit if one exists, and the hypotheses held against the data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoleSearch {
+    pub found: Option<SearchedRoles>,
+    pub considered: u64,
+    /// Why nothing was searched, when nothing was.
+    pub skipped: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Operator {
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    /// `//`, by a whole number only (as formula search).
+    FloorDivide,
+}
+
+const OPERATORS: [Operator; 5] = [Operator::Add, Operator::Subtract, Operator::Multiply, Operator::Divide, Operator::FloorDivide];
+
+impl Operator {
+    fn apply(self, a: f64, b: f64) -> Option<f64> {
+        let value = match self {
+            Operator::Add => a + b,
+            Operator::Subtract => a - b,
+            Operator::Multiply => a * b,
+            Operator::Divide if b != 0.0 => a / b,
+            Operator::FloorDivide if b != 0.0 && b.fract() == 0.0 => (a / b).floor(),
+            _ => return None,
+        };
+        value.is_finite().then_some(value)
+    }
+
+    fn commutative(self) -> bool {
+        matches!(self, Operator::Add | Operator::Multiply)
+    }
+
+    /// The character `formula_search::parenthesised` reads.
+    fn precedence_mark(self) -> char {
+        match self {
+            Operator::Add => '+',
+            Operator::Subtract => '-',
+            Operator::Multiply => '*',
+            Operator::Divide => '/',
+            Operator::FloorDivide => 'f',
+        }
+    }
+
+    fn written(self) -> &'static str {
+        match self {
+            Operator::Add => "+",
+            Operator::Subtract => "-",
+            Operator::Multiply => "*",
+            Operator::Divide => "/",
+            Operator::FloorDivide => "//",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    Role(usize),
+    Constant(f64),
+    Binary { operator: Operator, left: usize, right: usize },
+}
+
+/// An expression of the arena: its shape (children by arena index), its value on
+/// the anchor, its size in leaves and constants, and the roles it uses (a bit set).
+#[derive(Clone, Copy, Debug)]
+struct Expression {
+    shape: Shape,
+    anchor_value: f64,
+    constants: u8,
+    roles: u32,
+}
+
+struct Arena {
+    expressions: Vec<Expression>,
+}
+
+impl Arena {
+    /// The value of expression `index` with `role_values` for the roles.
+    fn evaluate(&self, index: usize, role_values: &[f64]) -> Option<f64> {
+        match self.expressions[index].shape {
+            Shape::Role(role) => Some(role_values[role]),
+            Shape::Constant(value) => Some(value),
+            Shape::Binary { operator, left, right } => operator.apply(self.evaluate(left, role_values)?, self.evaluate(right, role_values)?),
+        }
+    }
+
+    fn text(&self, index: usize, names: &[String]) -> String {
+        match self.expressions[index].shape {
+            Shape::Role(role) => names[role].clone(),
+            Shape::Constant(value) => format_constant(value),
+            Shape::Binary { operator, left, right } => {
+                let mark = operator.precedence_mark();
+                format!("{} {} {}", parenthesised(&self.text(left, names), mark, false), operator.written(), parenthesised(&self.text(right, names), mark, true))
+            }
+        }
+    }
+}
+
+/// A fit of the anchor: a stored expression, or a binary over two stored ones
+/// that was not stored (the largest size is never combined further).
+#[derive(Clone, Copy, Debug)]
+enum AnchorFit {
+    Stored(usize),
+    Top { operator: Operator, left: usize, right: usize },
+}
+
+fn matches(value: f64, target: f64) -> bool {
+    (value - target).abs() <= 1e-9 * target.abs().max(1.0)
+}
+
+/// Searches roles and formula together. `contexts[i]` are the numbers of training
+/// text i with their neighbouring words, `targets[i]` its answer; `constants` the
+/// constants the texts imply (`implied_constants`).
+pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants: &[f64]) -> RoleSearch {
+    let skipped = |why: String| RoleSearch { found: None, considered: 0, skipped: Some(why) };
+    if contexts.len() < 2 || contexts.len() != targets.len() {
+        return skipped("roles by search need two training texts or more, each with a numeric answer".into());
+    }
+    if let Some(text) = contexts.iter().position(|numbers| numbers.len() > MAX_NUMBERS_PER_TEXT) {
+        return skipped(format!("training text {} has {} numbers, more than {MAX_NUMBERS_PER_TEXT}", text + 1, contexts[text].len()));
+    }
+    let anchor = (0..contexts.len()).min_by_key(|index| contexts[*index].len()).unwrap_or(0);
+    let role_count = contexts[anchor].len();
+    if role_count == 0 || role_count > MAX_ROLES {
+        return skipped(format!("the anchor (training text {}) has {role_count} numbers; roles by search need 1 to {MAX_ROLES}", anchor + 1));
+    }
+    let anchor_values: Vec<f64> = contexts[anchor].iter().map(|context| context.value).collect();
+    let names = role_names(&contexts[anchor]);
+    let mut arena = Arena { expressions: Vec::new() };
+    let mut by_size: Vec<Vec<usize>> = vec![Vec::new(); MAX_LEAVES + 1];
+    let mut considered: u64 = 0;
+    for (role, value) in anchor_values.iter().enumerate() {
+        arena.expressions.push(Expression { shape: Shape::Role(role), anchor_value: *value, constants: 0, roles: 1 << role });
+        by_size[1].push(arena.expressions.len() - 1);
+    }
+    for constant in constants {
+        arena.expressions.push(Expression { shape: Shape::Constant(*constant), anchor_value: *constant, constants: 1, roles: 0 });
+        by_size[1].push(arena.expressions.len() - 1);
+    }
+    let checker = Checker { contexts, targets, anchor };
+    // Size 1: a role alone.
+    let mut fits: Vec<AnchorFit> = Vec::new();
+    for &index in &by_size[1] {
+        considered += 1;
+        let expression = arena.expressions[index];
+        if expression.roles != 0 && matches(expression.anchor_value, targets[anchor]) {
+            fits.push(AnchorFit::Stored(index));
+        }
+    }
+    if let Some(found) = checker.best(&arena, &fits, &names, &mut considered) {
+        return RoleSearch { found: Some(found), considered, skipped: None };
+    }
+    for size in 2..=MAX_LEAVES {
+        let store = size < MAX_LEAVES;
+        let mut fits: Vec<AnchorFit> = Vec::new();
+        let mut level: Vec<usize> = Vec::new();
+        for left_size in 1..size {
+            let right_size = size - left_size;
+            for left_position in 0..by_size[left_size].len() {
+                let left = by_size[left_size][left_position];
+                for right_position in 0..by_size[right_size].len() {
+                    let right = by_size[right_size][right_position];
+                    let (a, b) = (arena.expressions[left], arena.expressions[right]);
+                    if a.constants + b.constants > MAX_CONSTANTS {
+                        continue;
+                    }
+                    for operator in OPERATORS {
+                        // a + b and b + a are one hypothesis: keep one order.
+                        if operator.commutative() && left_size == right_size && left_position > right_position {
+                            continue;
+                        }
+                        let Some(value) = operator.apply(a.anchor_value, b.anchor_value) else { continue };
+                        considered += 1;
+                        let roles = a.roles | b.roles;
+                        let fits_anchor = roles != 0 && matches(value, targets[anchor]) && fits.len() < MAX_ANCHOR_FITS;
+                        if store {
+                            arena.expressions.push(Expression { shape: Shape::Binary { operator, left, right }, anchor_value: value, constants: a.constants + b.constants, roles });
+                            let index = arena.expressions.len() - 1;
+                            level.push(index);
+                            if fits_anchor {
+                                fits.push(AnchorFit::Stored(index));
+                            }
+                        } else if fits_anchor {
+                            fits.push(AnchorFit::Top { operator, left, right });
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(found) = checker.best(&arena, &fits, &names, &mut considered) {
+            return RoleSearch { found: Some(found), considered, skipped: None };
+        }
+        by_size[size] = level;
+    }
+    RoleSearch { found: None, considered, skipped: None }
+}
+
+/// Checks the anchor's fits on the other training texts.
+struct Checker<'a> {
+    contexts: &'a [Vec<NumberContext>],
+    targets: &'a [f64],
+    anchor: usize,
+}
+
+/// A fit of every training text: the expression, and per text the assignments
+/// (role → index of the text's number) that give its answer.
+struct FullFit {
+    text: String,
+    constants: u8,
+    roles: Vec<usize>,
+    assignments: Vec<Vec<Vec<usize>>>,
+}
+
+impl Checker<'_> {
+    /// The best fit of all texts among `fits` (all of one size), or none.
+    fn best(&self, arena: &Arena, fits: &[AnchorFit], names: &[String], considered: &mut u64) -> Option<SearchedRoles> {
+        let mut full: Vec<FullFit> = Vec::new();
+        for fit in fits {
+            let (roles_mask, constants) = match *fit {
+                AnchorFit::Stored(index) => (arena.expressions[index].roles, arena.expressions[index].constants),
+                AnchorFit::Top { left, right, .. } => (arena.expressions[left].roles | arena.expressions[right].roles, arena.expressions[left].constants + arena.expressions[right].constants),
+            };
+            let roles: Vec<usize> = (0..names.len()).filter(|role| roles_mask & (1 << role) != 0).collect();
+            let evaluate = |role_values: &[f64]| match *fit {
+                AnchorFit::Stored(index) => arena.evaluate(index, role_values),
+                AnchorFit::Top { operator, left, right } => operator.apply(arena.evaluate(left, role_values)?, arena.evaluate(right, role_values)?),
+            };
+            let mut assignments: Vec<Vec<Vec<usize>>> = Vec::new();
+            let mut every_text = true;
+            for (text, numbers) in self.contexts.iter().enumerate() {
+                if text == self.anchor {
+                    assignments.push(vec![roles.clone()]);
+                    continue;
+                }
+                let found = assignments_giving(numbers, &roles, names.len(), self.targets[text], &evaluate, considered);
+                if found.is_empty() {
+                    every_text = false;
+                    break;
+                }
+                assignments.push(found);
+            }
+            if !every_text {
+                continue;
+            }
+            let text = match *fit {
+                AnchorFit::Stored(index) => arena.text(index, names),
+                AnchorFit::Top { operator, left, right } => {
+                    let mark = operator.precedence_mark();
+                    format!("{} {} {}", parenthesised(&arena.text(left, names), mark, false), operator.written(), parenthesised(&arena.text(right, names), mark, true))
+                }
+            };
+            full.push(FullFit { text, constants, roles, assignments });
+        }
+        // Of the fits of the smallest size: the one whose labels the context table
+        // reads back on the most training texts (what the plan will do with them),
+        // then the fewest constants, then the shortest text (Occam, deterministic).
+        full.into_iter()
+            .map(|fit| self.labelled(fit, names))
+            .min_by(|(a, a_constants), (b, b_constants)| {
+                (std::cmp::Reverse(a.read_back), *a_constants, a.expression.len(), &a.expression).cmp(&(std::cmp::Reverse(b.read_back), *b_constants, b.expression.len(), &b.expression))
+            })
+            .map(|(found, _)| found)
+    }
+
+    /// Labels from a full fit: the anchor's own numbers, then for each other text
+    /// the assignment that the table learned so far scores highest.
+    fn labelled(&self, fit: FullFit, names: &[String]) -> (SearchedRoles, u8) {
+        let role_names: Vec<String> = fit.roles.iter().map(|role| names[*role].clone()).collect();
+        let label_of = |text: usize, assignment: &[usize]| -> BTreeMap<String, f64> {
+            fit.roles.iter().zip(assignment).map(|(role, number)| (names[*role].clone(), self.contexts[text][*number].value)).collect()
+        };
+        let mut labels: Vec<Option<BTreeMap<String, f64>>> = vec![None; self.contexts.len()];
+        labels[self.anchor] = Some(label_of(self.anchor, &fit.roles));
+        // Texts with one assignment first: they teach the table without doubt.
+        let mut order: Vec<usize> = (0..self.contexts.len()).filter(|text| *text != self.anchor).collect();
+        order.sort_by_key(|text| (fit.assignments[*text].len(), *text));
+        for text in order {
+            let table = self.table_from(&labels, &role_names);
+            let choice = fit.assignments[text]
+                .iter()
+                .max_by(|a, b| {
+                    let (score_a, score_b) = (assignment_score(&table, &self.contexts[text], &fit.roles, a, names), assignment_score(&table, &self.contexts[text], &fit.roles, b, names));
+                    // Ties go to the earlier assignment (max_by keeps the last).
+                    score_a.partial_cmp(&score_b).unwrap_or(std::cmp::Ordering::Equal).then(std::cmp::Ordering::Greater)
+                })
+                .expect("a full fit has an assignment for every text");
+            labels[text] = Some(label_of(text, choice));
+        }
+        let labels: Vec<BTreeMap<String, f64>> = labels.into_iter().map(Option::unwrap_or_default).collect();
+        let table = learn_context_table(self.contexts, &labels, &role_names);
+        let read_back = labels.iter().zip(self.contexts).filter(|(label, contexts)| same_label(&assign_roles(contexts, &table), label)).count();
+        (SearchedRoles { anchor: self.anchor, roles: role_names, expression: fit.text, labels, table, read_back }, fit.constants)
+    }
+
+    fn table_from(&self, labels: &[Option<BTreeMap<String, f64>>], roles: &[String]) -> ContextTable {
+        let (mut texts, mut known) = (Vec::new(), Vec::new());
+        for (contexts, label) in self.contexts.iter().zip(labels) {
+            if let Some(label) = label {
+                texts.push(contexts.clone());
+                known.push(label.clone());
+            }
+        }
+        learn_context_table(&texts, &known, roles)
+    }
+}
+
+fn same_label(read: &BTreeMap<String, f64>, label: &BTreeMap<String, f64>) -> bool {
+    read.len() == label.len() && label.iter().all(|(role, value)| read.get(role).is_some_and(|read| same_number(*read, *value)))
+}
+
+/// How well `assignment` (number index per role of `roles`) fits `table`.
+fn assignment_score(table: &ContextTable, contexts: &[NumberContext], roles: &[usize], assignment: &[usize], names: &[String]) -> f64 {
+    roles.iter().zip(assignment).map(|(role, number)| {
+        let Some(weights) = table.get(&names[*role]) else { return 0.0 };
+        contexts[*number].features.iter().map(|(feature, weight)| weights.get(feature).copied().unwrap_or(0.0) * weight).sum::<f64>()
+    }).sum()
+}
+
+/// Every injective assignment of `roles` to the numbers of a text under which
+/// `evaluate` gives `target` (each as the index of the number per role).
+fn assignments_giving(numbers: &[NumberContext], roles: &[usize], role_count: usize, target: f64, evaluate: &dyn Fn(&[f64]) -> Option<f64>, considered: &mut u64) -> Vec<Vec<usize>> {
+    let mut found = Vec::new();
+    let mut chosen: Vec<usize> = Vec::with_capacity(roles.len());
+    let mut role_values = vec![f64::NAN; role_count];
+    fn walk(numbers: &[NumberContext], roles: &[usize], target: f64, evaluate: &dyn Fn(&[f64]) -> Option<f64>, chosen: &mut Vec<usize>, role_values: &mut Vec<f64>, found: &mut Vec<Vec<usize>>, considered: &mut u64) {
+        if chosen.len() == roles.len() {
+            *considered += 1;
+            if evaluate(role_values).is_some_and(|value| matches(value, target)) {
+                found.push(chosen.clone());
+            }
+            return;
+        }
+        let role = roles[chosen.len()];
+        for number in 0..numbers.len() {
+            if chosen.contains(&number) {
+                continue;
+            }
+            chosen.push(number);
+            role_values[role] = numbers[number].value;
+            walk(numbers, roles, target, evaluate, chosen, role_values, found, considered);
+            chosen.pop();
+        }
+    }
+    walk(numbers, roles, target, evaluate, &mut chosen, &mut role_values, &mut found, considered);
+    found
+}
+
+/// Variable names for the anchor's numbers: the word right after each number
+/// ("12 trays" → `trays`), else right before it, else `quantity_<n>`; a name taken
+/// twice gets the number's place (`trays_3`).
+fn role_names(anchor: &[NumberContext]) -> Vec<String> {
+    let word_at = |context: &NumberContext, side: &str| {
+        context.features.iter().find(|(feature, weight)| feature.starts_with(side) && **weight == 1.0).map(|(feature, _)| feature[side.len()..].to_string())
+    };
+    let usable = |word: &String| word.len() >= 2 && word.chars().all(|c| c.is_ascii_lowercase()) && !RESERVED_NAMES.contains(&word.as_str());
+    let mut names: Vec<String> = Vec::new();
+    for (place, context) in anchor.iter().enumerate() {
+        let base = word_at(context, "a:").filter(usable).or_else(|| word_at(context, "b:").filter(usable)).unwrap_or_else(|| format!("quantity_{}", place + 1));
+        let name = if names.contains(&base) { format!("{base}_{}", place + 1) } else { base };
+        names.push(name);
+    }
+    names
+}
+
+/// Words that cannot be variable names in the plan's starlark (keywords, builtins,
+/// and the names the node's own code uses).
+const RESERVED_NAMES: &[&str] = &[
+    "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "load", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "true", "false", "none",
+    "abs", "all", "any", "bool", "dict", "dir", "enumerate", "fail", "float", "getattr", "hasattr", "hash", "int", "len", "list", "max", "min", "print", "range", "repr", "reversed", "sorted", "str", "tuple", "type", "zip", "answer", "run", "question", "text",
+];
+
+fn format_constant(constant: f64) -> String {
+    if constant.fract() == 0.0 {
+        format!("{}", constant as i64)
+    } else {
+        format!("{constant}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(value: f64, before: &str, after: &str) -> NumberContext {
+        let mut features = BTreeMap::new();
+        if !before.is_empty() {
+            features.insert(format!("b:{before}"), 1.0);
+        }
+        if !after.is_empty() {
+            features.insert(format!("a:{after}"), 1.0);
+        }
+        NumberContext { value, features }
+    }
+
+    #[test]
+    fn finds_roles_and_formula_when_the_phrasings_order_the_numbers_differently() {
+        // Muffins left: trays × per tray − sold − shelter, in three orders.
+        let texts = vec![
+            vec![number(5.0, "giving", "muffins"), number(20.0, "selling", "more"), number(1425743.0, "from", "trays"), number(12.0, "each", "muffins")],
+            vec![number(39.0, "sold", "muffins"), number(7.0, "baked", "trays"), number(12.0, "holding", "muffins"), number(4.0, "shelter", "got")],
+            vec![number(6.0, "shelter", "got"), number(5715640.0, "bought", "trays"), number(12.0, "of", "muffins"), number(11.0, "customers", "bought")],
+        ];
+        let targets = vec![1425743.0 * 12.0 - 5.0 - 20.0, 7.0 * 12.0 - 39.0 - 4.0, 5715640.0 * 12.0 - 6.0 - 11.0];
+        let search = search_roles(&texts, &targets, &[]);
+        let found = search.found.expect("a fit");
+        assert_eq!(found.roles.len(), 4);
+        assert_eq!(found.labels[1].values().filter(|value| **value == 7.0 || **value == 12.0).count(), 2);
+        assert!(found.labels[2].values().any(|value| *value == 5715640.0));
+        assert!(search.considered > 100);
+    }
+
+    #[test]
+    fn each_number_plays_one_role() {
+        // a + b = 8 only by giving the 4 to both roles: not an assignment.
+        let numbers = vec![number(4.0, "", "apples"), number(9.0, "", "pears")];
+        let sum = |values: &[f64]| Some(values[0] + values[1]);
+        let mut considered = 0;
+        assert!(assignments_giving(&numbers, &[0, 1], 2, 8.0, &sum, &mut considered).is_empty());
+        assert_eq!(considered, 2, "two injective assignments of two roles to two numbers");
+        assert_eq!(assignments_giving(&numbers, &[0, 1], 2, 13.0, &sum, &mut considered), vec![vec![0, 1], vec![1, 0]]);
+    }
+
+    #[test]
+    fn a_swap_of_symmetric_roles_is_settled_by_the_words_around_the_numbers() {
+        // hours × wage: both assignments fit text 2; the words say which is which.
+        let texts = vec![
+            vec![number(8.0, "worked", "hours"), number(31.0, "paid", "dollars")],
+            vec![number(27.0, "paid", "dollars"), number(9.0, "worked", "hours")],
+        ];
+        let found = search_roles(&texts, &[248.0, 243.0], &[]).found.expect("a fit");
+        assert_eq!(found.roles, vec!["hours".to_string(), "dollars".to_string()]);
+        assert_eq!(found.labels[1], BTreeMap::from([("hours".to_string(), 9.0), ("dollars".to_string(), 27.0)]));
+        assert_eq!(found.read_back, 2);
+    }
+
+    #[test]
+    fn a_constant_the_texts_imply_is_a_leaf() {
+        // A dozen per box: boxes × 12 − eaten.
+        let texts = vec![vec![number(3.0, "bought", "boxes"), number(5.0, "ate", "")], vec![number(2.0, "ate", ""), number(9.0, "bought", "boxes")]];
+        let found = search_roles(&texts, &[31.0, 106.0], &[12.0]).found.expect("a fit");
+        assert!(found.expression.contains("12"), "{}", found.expression);
+        assert_eq!(found.labels[1]["boxes"], 9.0);
+    }
+
+    #[test]
+    fn nothing_fits_answers_without_a_small_formula() {
+        let texts = vec![vec![number(3.0, "", "a"), number(5.0, "", "b")], vec![number(7.0, "", "a"), number(11.0, "", "b")]];
+        let search = search_roles(&texts, &[123457.0, 98765.0], &[]);
+        assert!(search.found.is_none());
+        assert!(search.considered > 0 && search.skipped.is_none());
+    }
+
+    #[test]
+    fn names_are_identifiers_and_distinct() {
+        let anchor = vec![number(1.0, "", "trays"), number(2.0, "", "trays"), number(3.0, "for", ""), number(4.0, "", "")];
+        assert_eq!(role_names(&anchor), vec!["trays", "trays_2", "quantity_3", "quantity_4"]);
+    }
+}
