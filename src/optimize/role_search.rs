@@ -30,7 +30,9 @@ use std::collections::BTreeMap;
 use super::context_readers::{assign_roles, learn_context_table, same_number, ContextTable, NumberContext};
 use super::formula_search::parenthesised;
 
-/// Expressions of up to this many leaves (as formula search, without its fifth).
+/// Expressions of up to this many leaves are built and stored exhaustively; a
+/// fifth leaf is tried on top (four-leaf expressions with one more leaf, and
+/// three-leaf with two-leaf ones), not stored.
 const MAX_LEAVES: usize = 4;
 /// At most this many constants in one expression (as formula search).
 const MAX_CONSTANTS: u8 = 2;
@@ -41,7 +43,7 @@ const MAX_NUMBERS_PER_TEXT: usize = 12;
 /// Expressions that fitted the anchor, kept per size to be checked on the others
 /// (equivalent forms of the right formula are many; a bound keeps a pathological
 /// text from taking long).
-const MAX_ANCHOR_FITS: usize = 20_000;
+const MAX_ANCHOR_FITS: usize = 200_000;
 
 /// The roles, the formula over them, and each training text's label.
 #[derive(Clone, Debug, PartialEq)]
@@ -155,20 +157,79 @@ impl Arena {
         match self.expressions[index].shape {
             Shape::Role(role) => names[role].clone(),
             Shape::Constant(value) => format_constant(value),
-            Shape::Binary { operator, left, right } => {
-                let mark = operator.precedence_mark();
-                format!("{} {} {}", parenthesised(&self.text(left, names), mark, false), operator.written(), parenthesised(&self.text(right, names), mark, true))
+            Shape::Binary { operator, left, right } => binary_text(operator, &self.text(left, names), &self.text(right, names)),
+        }
+    }
+}
+
+/// An expression that may not be stored: a stored one, or a binary over two
+/// stored ones (the largest stored size is combined only on the fly).
+#[derive(Clone, Copy, Debug)]
+enum Part {
+    Stored(usize),
+    Pair { operator: Operator, left: usize, right: usize },
+}
+
+/// A fit of the anchor: a part, or (five leaves) a binary over two parts.
+#[derive(Clone, Copy, Debug)]
+enum AnchorFit {
+    Whole(Part),
+    Composite { operator: Operator, left: Part, right: Part },
+}
+
+impl Part {
+    fn evaluate(self, arena: &Arena, role_values: &[f64]) -> Option<f64> {
+        match self {
+            Part::Stored(index) => arena.evaluate(index, role_values),
+            Part::Pair { operator, left, right } => operator.apply(arena.evaluate(left, role_values)?, arena.evaluate(right, role_values)?),
+        }
+    }
+
+    fn text(self, arena: &Arena, names: &[String]) -> String {
+        match self {
+            Part::Stored(index) => arena.text(index, names),
+            Part::Pair { operator, left, right } => binary_text(operator, &arena.text(left, names), &arena.text(right, names)),
+        }
+    }
+
+    /// (roles used, constants)
+    fn uses(self, arena: &Arena) -> (u32, u8) {
+        match self {
+            Part::Stored(index) => (arena.expressions[index].roles, arena.expressions[index].constants),
+            Part::Pair { left, right, .. } => (arena.expressions[left].roles | arena.expressions[right].roles, arena.expressions[left].constants + arena.expressions[right].constants),
+        }
+    }
+}
+
+impl AnchorFit {
+    fn evaluate(self, arena: &Arena, role_values: &[f64]) -> Option<f64> {
+        match self {
+            AnchorFit::Whole(part) => part.evaluate(arena, role_values),
+            AnchorFit::Composite { operator, left, right } => operator.apply(left.evaluate(arena, role_values)?, right.evaluate(arena, role_values)?),
+        }
+    }
+
+    fn text(self, arena: &Arena, names: &[String]) -> String {
+        match self {
+            AnchorFit::Whole(part) => part.text(arena, names),
+            AnchorFit::Composite { operator, left, right } => binary_text(operator, &left.text(arena, names), &right.text(arena, names)),
+        }
+    }
+
+    fn uses(self, arena: &Arena) -> (u32, u8) {
+        match self {
+            AnchorFit::Whole(part) => part.uses(arena),
+            AnchorFit::Composite { left, right, .. } => {
+                let ((left_roles, left_constants), (right_roles, right_constants)) = (left.uses(arena), right.uses(arena));
+                (left_roles | right_roles, left_constants + right_constants)
             }
         }
     }
 }
 
-/// A fit of the anchor: a stored expression, or a binary over two stored ones
-/// that was not stored (the largest size is never combined further).
-#[derive(Clone, Copy, Debug)]
-enum AnchorFit {
-    Stored(usize),
-    Top { operator: Operator, left: usize, right: usize },
+fn binary_text(operator: Operator, left: &str, right: &str) -> String {
+    let mark = operator.precedence_mark();
+    format!("{} {} {}", parenthesised(left, mark, false), operator.written(), parenthesised(right, mark, true))
 }
 
 fn matches(value: f64, target: f64) -> bool {
@@ -211,7 +272,7 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
         considered += 1;
         let expression = arena.expressions[index];
         if expression.roles != 0 && matches(expression.anchor_value, targets[anchor]) {
-            fits.push(AnchorFit::Stored(index));
+            fits.push(AnchorFit::Whole(Part::Stored(index)));
         }
     }
     if let Some(found) = checker.best(&arena, &fits, &names, &mut considered) {
@@ -245,10 +306,10 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
                             let index = arena.expressions.len() - 1;
                             level.push(index);
                             if fits_anchor {
-                                fits.push(AnchorFit::Stored(index));
+                                fits.push(AnchorFit::Whole(Part::Stored(index)));
                             }
                         } else if fits_anchor {
-                            fits.push(AnchorFit::Top { operator, left, right });
+                            fits.push(AnchorFit::Whole(Part::Pair { operator, left, right }));
                         }
                     }
                 }
@@ -258,6 +319,67 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
             return RoleSearch { found: Some(found), considered, skipped: None };
         }
         by_size[size] = level;
+    }
+    // Five leaves: a four-leaf expression (built again on the fly) with one more
+    // leaf, or a three-leaf one with a two-leaf one ("days × (cars × price +
+    // waxed × extra)").
+    let mut fits: Vec<AnchorFit> = Vec::new();
+    let target = targets[anchor];
+    let mut consider = |operator: Operator, left: Part, right: Part, left_value: f64, right_value: f64, roles: u32, considered: &mut u64| {
+        let Some(value) = operator.apply(left_value, right_value) else { return };
+        *considered += 1;
+        if roles != 0 && matches(value, target) && fits.len() < MAX_ANCHOR_FITS {
+            fits.push(AnchorFit::Composite { operator, left, right });
+        }
+    };
+    for (left_size, right_size) in [(1, 3), (2, 2), (3, 1)] {
+        for &left in &by_size[left_size] {
+            for &right in &by_size[right_size] {
+                let (a, b) = (arena.expressions[left], arena.expressions[right]);
+                if a.constants + b.constants > MAX_CONSTANTS {
+                    continue;
+                }
+                for operator in OPERATORS {
+                    if operator.commutative() && left_size == right_size && left > right {
+                        continue;
+                    }
+                    let Some(four) = operator.apply(a.anchor_value, b.anchor_value) else { continue };
+                    let pair = Part::Pair { operator, left, right };
+                    for &leaf in &by_size[1] {
+                        let c = arena.expressions[leaf];
+                        if a.constants + b.constants + c.constants > MAX_CONSTANTS {
+                            continue;
+                        }
+                        let roles = a.roles | b.roles | c.roles;
+                        for outer in OPERATORS {
+                            consider(outer, pair, Part::Stored(leaf), four, c.anchor_value, roles, &mut considered);
+                            // leaf + four is four + leaf: one order of a commutative pair.
+                            if !outer.commutative() {
+                                consider(outer, Part::Stored(leaf), pair, c.anchor_value, four, roles, &mut considered);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for &three in &by_size[3] {
+        for &two in &by_size[2] {
+            let (a, b) = (arena.expressions[three], arena.expressions[two]);
+            if a.constants + b.constants > MAX_CONSTANTS {
+                continue;
+            }
+            let roles = a.roles | b.roles;
+            for operator in OPERATORS {
+                consider(operator, Part::Stored(three), Part::Stored(two), a.anchor_value, b.anchor_value, roles, &mut considered);
+                if !operator.commutative() {
+                    consider(operator, Part::Stored(two), Part::Stored(three), b.anchor_value, a.anchor_value, roles, &mut considered);
+                }
+            }
+        }
+    }
+    if let Some(found) = checker.best(&arena, &fits, &names, &mut considered) {
+        return RoleSearch { found: Some(found), considered, skipped: None };
     }
     RoleSearch { found: None, considered, skipped: None }
 }
@@ -283,15 +405,9 @@ impl Checker<'_> {
     fn best(&self, arena: &Arena, fits: &[AnchorFit], names: &[String], considered: &mut u64) -> Option<SearchedRoles> {
         let mut full: Vec<FullFit> = Vec::new();
         for fit in fits {
-            let (roles_mask, constants) = match *fit {
-                AnchorFit::Stored(index) => (arena.expressions[index].roles, arena.expressions[index].constants),
-                AnchorFit::Top { left, right, .. } => (arena.expressions[left].roles | arena.expressions[right].roles, arena.expressions[left].constants + arena.expressions[right].constants),
-            };
+            let (roles_mask, constants) = fit.uses(arena);
             let roles: Vec<usize> = (0..names.len()).filter(|role| roles_mask & (1 << role) != 0).collect();
-            let evaluate = |role_values: &[f64]| match *fit {
-                AnchorFit::Stored(index) => arena.evaluate(index, role_values),
-                AnchorFit::Top { operator, left, right } => operator.apply(arena.evaluate(left, role_values)?, arena.evaluate(right, role_values)?),
-            };
+            let evaluate = |role_values: &[f64]| fit.evaluate(arena, role_values);
             let mut assignments: Vec<Vec<Vec<usize>>> = Vec::new();
             let mut every_text = true;
             for (text, numbers) in self.contexts.iter().enumerate() {
@@ -309,13 +425,7 @@ impl Checker<'_> {
             if !every_text {
                 continue;
             }
-            let text = match *fit {
-                AnchorFit::Stored(index) => arena.text(index, names),
-                AnchorFit::Top { operator, left, right } => {
-                    let mark = operator.precedence_mark();
-                    format!("{} {} {}", parenthesised(&arena.text(left, names), mark, false), operator.written(), parenthesised(&arena.text(right, names), mark, true))
-                }
-            };
+            let text = fit.text(arena, names);
             full.push(FullFit { text, constants, roles, assignments });
         }
         // Of the fits of the smallest size: the one whose labels the context table
@@ -507,6 +617,21 @@ mod tests {
         let found = search_roles(&texts, &[31.0, 106.0], &[12.0]).found.expect("a fit");
         assert!(found.expression.contains("12"), "{}", found.expression);
         assert_eq!(found.labels[1]["boxes"], 9.0);
+    }
+
+    #[test]
+    fn five_quantities_are_reached_with_a_fifth_leaf() {
+        // (baked − given − eaten) × price + fee, in three orders.
+        let texts = vec![
+            vec![number(1204577.0, "baked", "rolls"), number(15.0, "gave", "rolls"), number(5.0, "ate", "rolls"), number(2.0, "$", "each"), number(7.0, "of", "how")],
+            vec![number(3.0, "$", "each"), number(9.0, "of", "a"), number(40.0, "the", "it"), number(10.0, "the", "rolls"), number(100.0, "baked", "rolls")],
+            vec![number(8.0, "got", "rolls"), number(2.0, "ate", "rolls"), number(5813.0, "baked", "rolls"), number(5.0, "$", "each"), number(4.0, "of", "how")],
+        ];
+        let targets = vec![(1204577.0 - 15.0 - 5.0) * 2.0 + 7.0, (100.0 - 40.0 - 10.0) * 3.0 + 9.0, (5813.0 - 8.0 - 2.0) * 5.0 + 4.0];
+        let found = search_roles(&texts, &targets, &[1.0]).found.expect("a fit");
+        assert_eq!(found.roles.len(), 5, "{found:?}");
+        assert_eq!(found.labels[1].values().copied().filter(|value| *value == 100.0).count(), 1);
+        assert!(found.labels[2].values().any(|value| *value == 5813.0));
     }
 
     #[test]

@@ -229,7 +229,7 @@ async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument
     let search = search_roles(&contexts, gold, &constants);
     context.hypotheses.fetch_add(search.considered.saturating_sub(u64::from(search.found.is_some())), std::sync::atomic::Ordering::Relaxed);
     let Some(found) = search.found else {
-        let why = search.skipped.unwrap_or_else(|| format!("no formula of up to four leaves over one text's numbers fits every text under any assignment ({} considered)", search.considered));
+        let why = search.skipped.unwrap_or_else(|| format!("no formula of up to five leaves over one text's numbers fits every text under any assignment ({} considered)", search.considered));
         context.found_nothing(Move::Offload, format!("roles by search: {why}"));
         note(why);
         return None;
