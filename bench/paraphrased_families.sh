@@ -55,8 +55,12 @@
 #                       not use) or "later6" (scripts/paraphrased_families_later6.json,
 #                       bench/data/paraphrased_later6/, generated with seed 2030: four more
 #                       families written on 2026-12-01 after v13 was measured and before v14
-#                       was measured on them, held out from v14's design); the start-up --check
-#                       checks the chosen set with the seed it was generated with
+#                       was measured on them, held out from v14's design) or "later7"
+#                       (scripts/paraphrased_families_later7.json, bench/data/paraphrased_later7/,
+#                       generated with seed 2031: four more families written on 2026-12-01
+#                       after v14 was measured and before v15 was measured on them, held out
+#                       from v15's design); the start-up --check checks the chosen set with the
+#                       seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -84,7 +88,8 @@ case "$family_set" in
   later4) families_file="$repo/scripts/paraphrased_families_later4.json" data_rel="bench/data/paraphrased_later4" family_seed=2028 ;;
   later5) families_file="$repo/scripts/paraphrased_families_later5.json" data_rel="bench/data/paraphrased_later5" family_seed=2029 ;;
   later6) families_file="$repo/scripts/paraphrased_families_later6.json" data_rel="bench/data/paraphrased_later6" family_seed=2030 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\" or \"later6\", not \"$family_set\"" >&2; exit 2 ;;
+  later7) families_file="$repo/scripts/paraphrased_families_later7.json" data_rel="bench/data/paraphrased_later7" family_seed=2031 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\" or \"later7\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
