@@ -77,7 +77,11 @@ enum Operator {
     Subtract,
     Multiply,
     Divide,
-    /// `//`, by a whole number only (as formula search).
+    /// `//`, by a whole constant only ("a third of the elves", `int(x)` as
+    /// `x // 1`): floor division by a quantity of the text lets a formula hit a
+    /// training answer by coincidence (v14 kept `(point // throw - free) * throw -
+    /// throw` and `(floor + tile // floor) * width` on two families written
+    /// after it, 0.04 and 0.06 held-out).
     FloorDivide,
 }
 
@@ -94,6 +98,12 @@ impl Operator {
             _ => return None,
         };
         value.is_finite().then_some(value)
+    }
+
+    /// Whether `left operator right` may be built when `right` uses the roles
+    /// `right_roles` (a bit set).
+    fn allowed(self, right_roles: u32) -> bool {
+        self != Operator::FloorDivide || right_roles == 0
     }
 
     fn commutative(self) -> bool {
@@ -294,7 +304,7 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
                     }
                     for operator in OPERATORS {
                         // a + b and b + a are one hypothesis: keep one order.
-                        if operator.commutative() && left_size == right_size && left_position > right_position {
+                        if (operator.commutative() && left_size == right_size && left_position > right_position) || !operator.allowed(b.roles) {
                             continue;
                         }
                         let Some(value) = operator.apply(a.anchor_value, b.anchor_value) else { continue };
@@ -325,7 +335,10 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
     // waxed × extra)").
     let mut fits: Vec<AnchorFit> = Vec::new();
     let target = targets[anchor];
-    let mut consider = |operator: Operator, left: Part, right: Part, left_value: f64, right_value: f64, roles: u32, considered: &mut u64| {
+    let mut consider = |operator: Operator, left: Part, right: Part, left_value: f64, right_value: f64, roles: u32, right_roles: u32, considered: &mut u64| {
+        if !operator.allowed(right_roles) {
+            return;
+        }
         let Some(value) = operator.apply(left_value, right_value) else { return };
         *considered += 1;
         if roles != 0 && matches(value, target) && fits.len() < MAX_ANCHOR_FITS {
@@ -340,7 +353,7 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
                     continue;
                 }
                 for operator in OPERATORS {
-                    if operator.commutative() && left_size == right_size && left > right {
+                    if (operator.commutative() && left_size == right_size && left > right) || !operator.allowed(b.roles) {
                         continue;
                     }
                     let Some(four) = operator.apply(a.anchor_value, b.anchor_value) else { continue };
@@ -352,10 +365,10 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
                         }
                         let roles = a.roles | b.roles | c.roles;
                         for outer in OPERATORS {
-                            consider(outer, pair, Part::Stored(leaf), four, c.anchor_value, roles, &mut considered);
+                            consider(outer, pair, Part::Stored(leaf), four, c.anchor_value, roles, c.roles, &mut considered);
                             // leaf + four is four + leaf: one order of a commutative pair.
                             if !outer.commutative() {
-                                consider(outer, Part::Stored(leaf), pair, c.anchor_value, four, roles, &mut considered);
+                                consider(outer, Part::Stored(leaf), pair, c.anchor_value, four, roles, a.roles | b.roles, &mut considered);
                             }
                         }
                     }
@@ -371,9 +384,9 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
             }
             let roles = a.roles | b.roles;
             for operator in OPERATORS {
-                consider(operator, Part::Stored(three), Part::Stored(two), a.anchor_value, b.anchor_value, roles, &mut considered);
+                consider(operator, Part::Stored(three), Part::Stored(two), a.anchor_value, b.anchor_value, roles, b.roles, &mut considered);
                 if !operator.commutative() {
-                    consider(operator, Part::Stored(two), Part::Stored(three), b.anchor_value, a.anchor_value, roles, &mut considered);
+                    consider(operator, Part::Stored(two), Part::Stored(three), b.anchor_value, a.anchor_value, roles, a.roles, &mut considered);
                 }
             }
         }
@@ -632,6 +645,19 @@ mod tests {
         assert_eq!(found.roles.len(), 5, "{found:?}");
         assert_eq!(found.labels[1].values().copied().filter(|value| *value == 100.0).count(), 1);
         assert!(found.labels[2].values().any(|value| *value == 5813.0));
+    }
+
+    #[test]
+    fn floor_division_is_by_a_constant_only() {
+        // 17 // 5 = 3 and 23 // 5 = 4: with the 5 a quantity of the text, only a
+        // floor division by that quantity fits, and it is not built.
+        let texts = vec![vec![number(17.0, "", "a"), number(5.0, "", "b")], vec![number(23.0, "", "a"), number(5.0, "", "b")]];
+        let search = search_roles(&texts, &[3.0, 4.0], &[]);
+        assert!(search.found.is_none(), "{:?}", search.found);
+        // By a constant the texts imply ("a fifth") it is kept.
+        let texts = vec![vec![number(17.0, "", "a")], vec![number(23.0, "", "a")]];
+        let found = search_roles(&texts, &[3.0, 4.0], &[5.0]).found.expect("a fit");
+        assert_eq!(found.expression, "quantity_1 // 5");
     }
 
     #[test]
