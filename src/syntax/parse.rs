@@ -464,6 +464,9 @@ pub(super) fn number_literal(text: &str, span: Span, diagnostics: &mut Vec<Synta
     literal
 }
 
+/// Held while a probe has pest's error detail switched on (see `explain_recovered_region`).
+static ERROR_DETAIL_SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn explain_recovered_region(text: &str, region: Span, context: RecoveryContext) -> SyntaxDiagnostic {
     if let Some(diagnostic) = unterminated_string_in(text, region) {
         return diagnostic;
@@ -490,10 +493,17 @@ fn explain_recovered_region(text: &str, region: Span, context: RecoveryContext) 
         RecoveryContext::Property => "properties are written `key = value`, `key: type = value` or `key { ... }`",
     };
     let probe_text = &text[region.start..];
-    // Detail tracking costs time, so it is on only for these probes.
-    pest::set_error_detail(true);
-    let probe = FlowGrammar::parse(probe_rule, probe_text);
-    pest::set_error_detail(false);
+    // Detail tracking costs time, so it is on only for these probes. The switch is one
+    // for the whole process: without the lock, a probe on another thread (the
+    // language server parses on several) turned it off under this one, and the same
+    // text got a different message.
+    let probe = {
+        let _switch = ERROR_DETAIL_SWITCH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pest::set_error_detail(true);
+        let probe = FlowGrammar::parse(probe_rule, probe_text);
+        pest::set_error_detail(false);
+        probe
+    };
     let (offset, expected) = match probe {
         Err(error) => {
             // With attempt tracking on, pest knows a farther position than the rule
