@@ -7,6 +7,8 @@
 //! tried. The same through the database, where the chunks are cached and the inputs
 //! come one after another as edits of one file.
 //!
+//! `FLOWC_FUZZ_MUTATIONS=N` runs more (or fewer) mutations than the default 3,000.
+//!
 //! A file that does not read cleanly in chunks (a syntax error in one) is read whole
 //! by the database; the test counts those and asserts that chunked reading was really
 //! compared on most inputs, so it cannot pass by falling back everywhere.
@@ -83,7 +85,9 @@ fn corpus() -> Vec<(String, String)> {
     let mut inputs: Vec<(String, String)> = edge_cases().into_iter().map(|(name, text)| (format!("edge case {name}"), text)).collect();
     let mut seeds: Vec<(String, String)> = seeds.into_iter().map(|(path, text)| (path.strip_prefix(root).unwrap_or(&path).display().to_string(), text)).collect();
     seeds.push(("a generated 300-node workflow".to_string(), large_workflow(300)));
-    let mutations_per_file = (DEFAULT_MUTATIONS / seeds.len()).max(MINIMUM_MUTATIONS_PER_FILE);
+    // `FLOWC_FUZZ_MUTATIONS=N` changes the number of mutations, as in parser_never_panics.
+    let total_mutations = std::env::var("FLOWC_FUZZ_MUTATIONS").ok().and_then(|value| value.parse().ok()).unwrap_or(DEFAULT_MUTATIONS);
+    let mutations_per_file = (total_mutations / seeds.len()).max(MINIMUM_MUTATIONS_PER_FILE);
     for (name, text) in &seeds {
         inputs.push((name.clone(), text.clone()));
         for cut in cut_points(text, CUTS_FOR_LARGE_FILES) {
