@@ -16,6 +16,8 @@
 #   BENCH_RUNS    runs per size (default 5)
 #   BENCH_KEEP    set to keep the generated files (their folder is printed)
 #   CARGO_TARGET_DIR  honoured, as cargo does
+#   BENCH_CARGO_FLAGS added to the build command (`--no-default-features` builds
+#                 without the in-process model engine, which `check` does not use)
 #
 # `flowc check` exits 1 when the file has errors; that still counts as a run (the
 # errors are shown once, on stderr). A crash or a usage error (exit 2) stops the script.
@@ -28,7 +30,8 @@ runs="${BENCH_RUNS:-5}"
 command -v python3 >/dev/null || { echo "check_large.sh: python3 is required" >&2; exit 2; }
 
 # ------------------------------------------------------------------ build
-(cd "$repo" && cargo build --release --quiet) >&2
+# shellcheck disable=SC2086 # the flags are words
+(cd "$repo" && cargo build --release --quiet ${BENCH_CARGO_FLAGS:-} --bin flowc) >&2
 target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in
   /*) ;;

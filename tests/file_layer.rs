@@ -88,7 +88,7 @@ fn an_edited_import_is_re_read_and_only_what_reads_it_is_re_analysed() {
     assert_eq!(database.apply_disk_changes(&[shared.clone()]), vec![shared.clone()]);
     assert!(codes(&database, main).is_empty());
     let executions = log.take();
-    assert_eq!(count(&executions, "parse_file"), 1, "shared.flow alone: {executions:#?}");
+    assert_eq!(count(&executions, "file_chunks"), 1, "shared.flow alone: {executions:#?}");
     assert_eq!(count(&executions, "analyze_item"), 0, "{executions:#?}");
     assert_eq!(count(&executions, "file_scope"), 0, "{executions:#?}");
 
@@ -97,7 +97,7 @@ fn an_edited_import_is_re_read_and_only_what_reads_it_is_re_analysed() {
     assert_eq!(database.apply_disk_changes(&[shared.clone()]), vec![shared.clone()]);
     assert!(codes(&database, main).contains(&"E0202".to_string()), "{:?}", codes(&database, main));
     let executions = log.take();
-    assert_eq!(count(&executions, "parse_file"), 1, "main.flow and extra.flow are not parsed again: {executions:#?}");
+    assert_eq!(count(&executions, "file_chunks"), 1, "main.flow and extra.flow are not parsed again: {executions:#?}");
     assert_eq!(count(&executions, "file_scope"), 1, "main.flow's scope: {executions:#?}");
 
     // An event that leaves the bytes as they were changes nothing.
@@ -115,14 +115,14 @@ fn a_deleted_import_is_missed_and_its_recreation_is_seen() {
     assert_eq!(database.apply_disk_changes(&[extra.clone()]), vec![extra.clone()]);
     assert_eq!(codes(&database, main), vec!["E0201"]);
     let executions = log.take();
-    assert_eq!(count(&executions, "parse_file"), 0, "nothing is parsed again: {executions:#?}");
+    assert_eq!(count(&executions, "file_chunks"), 0, "nothing is parsed again: {executions:#?}");
     assert_eq!(count(&executions, "file_scope"), 1, "{executions:#?}");
 
     std::fs::write(&extra, EXTRA).unwrap();
     assert_eq!(database.apply_disk_changes(&[extra.clone()]), vec![extra.clone()]);
     assert!(codes(&database, main).is_empty(), "{:?}", codes(&database, main));
     let executions = log.take();
-    assert_eq!(count(&executions, "parse_file"), 1, "extra.flow alone: {executions:#?}");
+    assert_eq!(count(&executions, "file_chunks"), 1, "extra.flow alone: {executions:#?}");
     let _ = std::fs::remove_dir_all(&directory);
 }
 
@@ -141,7 +141,7 @@ fn a_file_that_was_missing_is_seen_when_it_appears() {
     assert_eq!(database.apply_disk_changes(&[directory.clone()]), vec![extra.clone()], "a folder event reaches the files under it");
     assert!(codes(&database, main).is_empty(), "{:?}", codes(&database, main));
     let executions = log.take();
-    assert_eq!(count(&executions, "parse_file"), 1, "{executions:#?}");
+    assert_eq!(count(&executions, "file_chunks"), 1, "{executions:#?}");
     assert_eq!(count(&executions, "file_scope"), 1, "{executions:#?}");
     // main.flow's four items (two imports, two workflows) read its scope, which
     // gained a name; nothing of shared.flow runs again.
@@ -161,7 +161,7 @@ fn a_dataset_that_appears_clears_its_diagnostic() {
     std::fs::write(directory.join("train.jsonl"), "{\"x\": 1}\n").unwrap();
     assert_eq!(database.apply_disk_changes(&[directory.join("train.jsonl")]), vec![directory.join("train.jsonl")]);
     assert!(codes(&database, file).is_empty());
-    assert_eq!(count(&log.take(), "parse_file"), 0, "the .flow file is not parsed again");
+    assert_eq!(count(&log.take(), "file_chunks"), 0, "the .flow file is not parsed again");
     let _ = std::fs::remove_dir_all(&directory);
 }
 
@@ -179,7 +179,7 @@ fn a_renamed_root_is_missing_under_its_old_name_and_its_imports_are_reused() {
     let renamed = database.load_file(&new).expect("the new name is read");
     assert!(codes(&database, renamed).is_empty(), "{:?}", codes(&database, renamed));
     let executions = log.take();
-    assert_eq!(count(&executions, "parse_file"), 1, "the renamed root alone; its imports are reused: {executions:#?}");
+    assert_eq!(count(&executions, "file_chunks"), 1, "the renamed root alone; its imports are reused: {executions:#?}");
     assert_eq!(count(&executions, "file_scope"), 1, "{executions:#?}");
     let _ = std::fs::remove_dir_all(&directory);
 }

@@ -60,7 +60,11 @@ fn first_check_analyses_every_item_once() {
     assert!(codes(&database, file).is_empty());
     let executions = log.take();
     assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 3, "{executions:#?}");
-    assert_eq!(ExecutionLog::count(&executions, "parse_file"), 1);
+    assert_eq!(ExecutionLog::count(&executions, "file_chunks"), 1);
+    // The leading comment, the model and each workflow: each chunk parsed once.
+    let chunks = flowc::syntax::chunk_split::split_into_chunks(TWO_WORKFLOWS).len();
+    assert!(chunks >= 4, "{chunks}");
+    assert_eq!(ExecutionLog::count(&executions, "parse_chunk"), chunks, "{executions:#?}");
 }
 
 #[test]
@@ -74,7 +78,8 @@ fn editing_a_comment_or_whitespace_reanalyses_nothing() {
     database.set_file_text(Path::new("memory/two.flow"), edited.clone());
     assert!(codes(&database, file).is_empty());
     let executions = log.take();
-    assert_eq!(ExecutionLog::count(&executions, "parse_file"), 1, "the text changed, so it is parsed again");
+    assert_eq!(ExecutionLog::count(&executions, "file_chunks"), 1, "the text changed, so it is cut again");
+    assert_eq!(ExecutionLog::count(&executions, "parse_chunk"), 1, "only the comment's chunk is parsed again: {executions:#?}");
     assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 0, "{executions:#?}");
     assert_eq!(ExecutionLog::count(&executions, "file_scope"), 0, "{executions:#?}");
 
@@ -177,7 +182,10 @@ fn a_one_node_edit_in_a_many_node_workflow_rechecks_that_node_alone() {
     database.set_file_text(path, typed);
     assert!(codes(&database, file).is_empty());
     let executions = log.take();
-    assert_eq!(ExecutionLog::count(&executions, "parse_file"), 1);
+    assert_eq!(ExecutionLog::count(&executions, "file_chunks"), 1);
+    assert_eq!(ExecutionLog::count(&executions, "parse_chunk"), 1, "only the edited node's chunk is parsed again: {executions:#?}");
+    assert_eq!(ExecutionLog::count(&executions, "lower_chunk"), 1, "and lowered again: {executions:#?}");
+    assert_eq!(ExecutionLog::count(&executions, "parse_file"), 0, "no whole tree is put together to check a file");
     assert_eq!(ExecutionLog::count(&executions, "analyze_item"), 1, "the workflow collects its nodes again");
     assert_eq!(ExecutionLog::count(&executions, "workflow_context"), 1, "re-run, and found equal");
     assert_eq!(ExecutionLog::count(&executions, "analyze_node"), 1, "only the edited node is re-checked: {:#?}", executions.iter().filter(|e| e.starts_with("analyze_node(")).collect::<Vec<_>>());

@@ -1,11 +1,17 @@
 //! The salsa database: source files are inputs; parse → lower → scope → analysis are
 //! tracked queries.
 //!
-//! The layering is what makes edits cheap. `parse_file` and `lower_file` re-run on
-//! every edit of a file (they hold spans). `item_hir` is the firewall: it returns one
-//! item's span-free HIR, so when an edit leaves a declaration's meaning unchanged
-//! (a comment, whitespace, another item), salsa sees an equal value and does not
-//! re-run `analyze_item` for it, nor anything that depends on it.
+//! The layering is what makes edits cheap. A file is cut into chunks (top-level
+//! items, and groups of nodes inside large workflows: `syntax::chunk_split`); each
+//! chunk's text is interned, so `parse_chunk` and `lower_chunk` run again only for
+//! the chunk an edit fell in. `file_chunks`, `lower_file` and `syntax_diagnostics`
+//! re-run on every edit of a file (they hold spans) but only put the cached chunks
+//! together; a file whose chunks do not all read cleanly (a syntax error) is parsed
+//! and lowered whole, as `parse_source` and `lower_items` do, with the same result.
+//! `item_hir` is the firewall: it returns one item's span-free HIR, so when an edit
+//! leaves a declaration's meaning unchanged (a comment, whitespace, another item),
+//! salsa sees an equal value and does not re-run `analyze_item` for it, nor anything
+//! that depends on it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,9 +20,13 @@ use super::analysis::{analyze, ItemAnalysis};
 use super::check_workflow::{build_workflow_context, check_one_node, NodeCheck, WorkflowContext};
 use super::hir::{ItemHir, ItemKind, NodeHir};
 use super::lower::{lower_items, LoweredFile};
+use super::lower_chunks::{lower_chunk as lower_one_chunk, ChunkedLowering, LoweredChunk};
 use super::scope::{build_scope, FileScope};
 use super::analysis::Checker;
 use crate::sandbox::signature::{top_level_function, FunctionSignature};
+use crate::syntax::chunk_parse::{chunked_syntax_diagnostics, parse_chunk as parse_one_chunk, ChunkedTree, ParsedChunk};
+use crate::syntax::chunk_split::{chunk_kinds_fit, split_into_chunks, ChunkKind};
+use crate::syntax::parse::{readable_text, ReadableText, SyntaxDiagnostic};
 use crate::syntax::{parse_source, ParsedFile};
 use crate::vfs::{FileStatus, FileTable};
 
@@ -112,16 +122,112 @@ impl Db for FlowDatabase {
     }
 }
 
-// `no_eq`: a file's tree and lowering hold spans, so they differ after nearly every
-// edit; comparing a large file's old and new trees (to find them equal) cost more than
-// it ever saved. The firewall is `item_hir`, below.
+/// A chunk of a file's text (`syntax::chunk_split`), interned: the same text of the
+/// same kind is the same chunk wherever it sits, so its parse and lowering are reused.
+#[salsa::interned(debug)]
+pub struct SourceChunk<'db> {
+    #[returns(copy)]
+    pub kind: ChunkKind,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// A file cut into chunks that all read cleanly, with the offset of each.
+#[derive(Clone, Debug, PartialEq, Eq, salsa::SalsaValue)]
+pub struct FileChunks<'db> {
+    pub readable: ReadableText,
+    pub chunks: Vec<(usize, SourceChunk<'db>)>,
+}
+
+// `no_eq` here and below: these values hold spans or offsets, so they differ after
+// nearly every edit; comparing a large file's old and new values (to find them
+// equal) cost more than it ever saved. The firewall is `item_hir`, below.
+
+/// The file's chunks, or `None` when it must be read whole: it nests too deep, or a
+/// chunk does not read cleanly (most often a syntax error inside it).
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn file_chunks<'db>(db: &'db dyn Db, file: SourceFile) -> Option<FileChunks<'db>> {
+    let text = file.text(db);
+    let readable = readable_text(text).ok()?;
+    let cuts = split_into_chunks(&text[..readable.end]);
+    if !chunk_kinds_fit(cuts.iter().map(|chunk| chunk.kind)) {
+        return None;
+    }
+    let mut chunks = Vec::with_capacity(cuts.len());
+    for cut in cuts {
+        let chunk = SourceChunk::new(db, cut.kind, text[cut.start..cut.end].to_string());
+        parse_chunk(db, chunk).as_ref()?;
+        chunks.push((cut.start, chunk));
+    }
+    Some(FileChunks { readable, chunks })
+}
+
+/// One chunk's strict parse, offsets from its start (`None`: it does not read cleanly).
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn parse_chunk<'db>(db: &'db dyn Db, chunk: SourceChunk<'db>) -> Option<ParsedChunk> {
+    parse_one_chunk(chunk.kind(db), chunk.text(db))
+}
+
+/// A chunk and the id of its first workflow anchor: what its lowering depends on.
+#[salsa::interned(debug)]
+pub struct ChunkAtAnchor<'db> {
+    #[returns(copy)]
+    pub chunk: SourceChunk<'db>,
+    #[returns(copy)]
+    pub anchor_base: u32,
+}
+
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn lower_chunk<'db>(db: &'db dyn Db, at: ChunkAtAnchor<'db>) -> LoweredChunk {
+    match parse_chunk(db, at.chunk(db)) {
+        Some(parsed) => lower_one_chunk(parsed, at.anchor_base(db)),
+        None => LoweredChunk { workflow_part: None, items: Vec::new() },
+    }
+}
+
+/// The file's syntax tree: its chunks' trees put together, or the whole text parsed.
+/// Only the editor features need the tree; checking reads `lower_file` and
+/// `syntax_diagnostics`.
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn parse_file(db: &dyn Db, file: SourceFile) -> ParsedFile {
+    if let Some(chunks) = file_chunks(db, file) {
+        let mut tree = ChunkedTree::default();
+        for (offset, chunk) in &chunks.chunks {
+            if let Some(parsed) = parse_chunk(db, *chunk) {
+                tree.add(*offset, parsed);
+            }
+        }
+        if let Some(parsed) = tree.finish(file.text(db), &chunks.readable) {
+            return parsed;
+        }
+    }
     parse_source(file.text(db))
+}
+
+/// The file's syntax diagnostics (as `parse_file`'s), without putting a tree together.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn syntax_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<SyntaxDiagnostic> {
+    match file_chunks(db, file) {
+        Some(chunks) => chunked_syntax_diagnostics(
+            chunks.chunks.iter().filter_map(|(offset, chunk)| parse_chunk(db, *chunk).as_ref().map(|parsed| (*offset, parsed))),
+            &chunks.readable,
+        ),
+        None => parse_file(db, file).diagnostics.clone(),
+    }
 }
 
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn lower_file(db: &dyn Db, file: SourceFile) -> LoweredFile {
+    if let Some(chunks) = file_chunks(db, file) {
+        let mut lowering = ChunkedLowering::default();
+        for (offset, chunk) in &chunks.chunks {
+            let at = ChunkAtAnchor::new(db, *chunk, lowering.next_anchor_base());
+            lowering.add(*offset, lower_chunk(db, at));
+        }
+        if let Some(lowered) = lowering.finish() {
+            return lowered;
+        }
+    }
     lower_items(&parse_file(db, file).items)
 }
 

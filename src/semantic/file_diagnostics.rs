@@ -6,14 +6,14 @@ use std::path::Path;
 
 use super::anchor::AnchorRef;
 use super::check_dataset::dataset_path;
-use super::database::{analyze_item, file_scope, item_keys, lower_file, parse_file, Db, ItemId, SourceFile};
+use super::database::{analyze_item, file_scope, item_keys, lower_file, syntax_diagnostics, Db, ItemId, SourceFile};
 use super::hir::{ItemHir, ItemKind};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::syntax::span::Span;
 
 pub fn file_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic<Span>> {
     let mut diagnostics: Vec<Diagnostic<Span>> = Vec::new();
-    diagnostics.extend(parse_file(db, file).diagnostics.iter().cloned());
+    diagnostics.extend(syntax_diagnostics(db, file).iter().cloned());
     let lowered = lower_file(db, file);
     diagnostics.extend(lowered.diagnostics.iter().cloned());
 

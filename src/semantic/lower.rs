@@ -11,6 +11,7 @@ use super::source_map::SourceMap;
 use crate::diagnostics::codes;
 use crate::syntax::ast;
 use crate::syntax::parse::SyntaxDiagnostic;
+use crate::syntax::relocate::Relocate;
 use crate::syntax::span::Span;
 use crate::syntax::strings::{decode_escapes, Dedent};
 use crate::syntax::template::{parse_template, TemplatePart};
@@ -40,79 +41,151 @@ impl LoweredFile {
 }
 
 pub fn lower_items(items: &[ast::Item]) -> LoweredFile {
-    let mut lowered = LoweredFile::default();
-    let mut first_declaration: HashMap<String, Span> = HashMap::new();
-    let mut key_counts: HashMap<String, usize> = HashMap::new();
-    let mut import_index = 0;
-
+    let mut file = FileLowering::default();
     for item in items {
-        let mut lowerer = Lowerer { map: SourceMap::default(), diagnostics: Vec::new() };
-        let (base_key, hir) = match item {
-            ast::Item::Import(import) => {
-                import_index += 1;
-                (format!("import#{import_index}"), ItemHir::Import(lowerer.import(import)))
-            }
-            ast::Item::Model(model) => {
-                (model.name.text.clone(), ItemHir::Model(lowerer.sourced(&model.name, &model.source, model.properties.as_ref(), model.span)))
-            }
-            ast::Item::Dataset(dataset) => (
-                dataset.name.text.clone(),
-                ItemHir::Dataset(lowerer.sourced(&dataset.name, &dataset.source, dataset.properties.as_ref(), dataset.span)),
-            ),
-            ast::Item::Metric(metric) => (metric.name.text.clone(), ItemHir::Metric(lowerer.metric(metric))),
-            ast::Item::Workflow(workflow) => (workflow.name.text.clone(), ItemHir::Workflow(lowerer.workflow(workflow))),
-            ast::Item::Optimize(optimize) => {
-                (format!("optimize:{}", optimize.target.text), ItemHir::Optimize(lowerer.optimize(optimize)))
-            }
-        };
+        file.add_item(lower_item(item), 0);
+    }
+    file.finish()
+}
 
-        // Names declared by items and by imports share one namespace per file.
-        let mut declared: Vec<&ast::Ident> = item.declared_name().into_iter().collect();
-        if let ast::Item::Import(import) = item {
-            declared.extend(import.names.iter());
+/// How an item's key starts: imports are numbered in file order, so their number is
+/// given when the file is put together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyBase {
+    Import,
+    Named(String),
+}
+
+/// One item lowered on its own: what the file adds to it (its key, the duplicate
+/// names) comes when it takes its place in the file (`FileLowering`). Spans are from
+/// wherever the item's tree counts them (a chunk's start, when read in chunks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemLowering {
+    pub key_base: KeyBase,
+    /// The names it declares (an import: the names it imports), with their spans.
+    pub declared: Vec<(String, Span)>,
+    pub hir: std::sync::Arc<ItemHir>,
+    pub source_map: SourceMap,
+    pub span: Span,
+    pub diagnostics: Vec<SyntaxDiagnostic>,
+}
+
+pub fn lower_item(item: &ast::Item) -> ItemLowering {
+    let mut lowerer = Lowerer::new(0);
+    let (key_base, hir) = match item {
+        ast::Item::Import(import) => (KeyBase::Import, ItemHir::Import(lowerer.import(import))),
+        ast::Item::Model(model) => (
+            KeyBase::Named(model.name.text.clone()),
+            ItemHir::Model(lowerer.sourced(&model.name, &model.source, model.properties.as_ref(), model.span)),
+        ),
+        ast::Item::Dataset(dataset) => (
+            KeyBase::Named(dataset.name.text.clone()),
+            ItemHir::Dataset(lowerer.sourced(&dataset.name, &dataset.source, dataset.properties.as_ref(), dataset.span)),
+        ),
+        ast::Item::Metric(metric) => (KeyBase::Named(metric.name.text.clone()), ItemHir::Metric(lowerer.metric(metric))),
+        ast::Item::Workflow(workflow) => (KeyBase::Named(workflow.name.text.clone()), ItemHir::Workflow(lowerer.workflow(workflow))),
+        ast::Item::Optimize(optimize) => {
+            (KeyBase::Named(format!("optimize:{}", optimize.target.text)), ItemHir::Optimize(lowerer.optimize(optimize)))
         }
-        for name in declared {
-            match first_declaration.get(&name.text) {
-                Some(first) => lowered.diagnostics.push(
-                    SyntaxDiagnostic::new(
-                        &codes::DUPLICATE_ITEM,
-                        format!("`{}` is declared more than once", name.text),
-                        name.span,
-                        "declared again here",
-                    )
-                    .with_secondary(*first, "first declared here")
-                    .with_help("rename one of them; names of models, datasets, metrics, workflows and imports share one namespace per file"),
+    };
+    // Names declared by items and by imports share one namespace per file.
+    let mut declared: Vec<(String, Span)> = item.declared_name().map(|name| (name.text.clone(), name.span)).into_iter().collect();
+    if let ast::Item::Import(import) = item {
+        declared.extend(import.names.iter().map(|name| (name.text.clone(), name.span)));
+    }
+    ItemLowering {
+        key_base,
+        declared,
+        hir: std::sync::Arc::new(hir),
+        source_map: lowerer.map,
+        span: item.span(),
+        diagnostics: lowerer.diagnostics,
+    }
+}
+
+/// A file's items taking their places: keys, and the names declared twice.
+#[derive(Default)]
+pub struct FileLowering {
+    lowered: LoweredFile,
+    first_declaration: HashMap<String, Span>,
+    key_counts: HashMap<String, usize>,
+    import_index: usize,
+}
+
+impl FileLowering {
+    /// Add the next item, its spans moved by `offset`.
+    pub fn add_item(&mut self, item: ItemLowering, offset: usize) {
+        let base_key = match item.key_base {
+            KeyBase::Import => {
+                self.import_index += 1;
+                format!("import#{}", self.import_index)
+            }
+            KeyBase::Named(name) => name,
+        };
+        for (name, span) in item.declared {
+            let span = relocated(span, offset);
+            match self.first_declaration.get(&name) {
+                Some(first) => self.lowered.diagnostics.push(
+                    SyntaxDiagnostic::new(&codes::DUPLICATE_ITEM, format!("`{name}` is declared more than once"), span, "declared again here")
+                        .with_secondary(*first, "first declared here")
+                        .with_help("rename one of them; names of models, datasets, metrics, workflows and imports share one namespace per file"),
                 ),
                 None => {
-                    first_declaration.insert(name.text.clone(), name.span);
+                    self.first_declaration.insert(name, span);
                 }
             }
         }
-
-        let count = key_counts.entry(base_key.clone()).or_insert(0);
+        let count = self.key_counts.entry(base_key.clone()).or_insert(0);
         *count += 1;
         let key = if *count == 1 { base_key } else { format!("{base_key}#{count}") };
-        lowered.diagnostics.extend(lowerer.diagnostics);
-        lowered.items.push(LoweredItem { key, hir: std::sync::Arc::new(hir), source_map: lowerer.map, span: item.span() });
+        self.lowered.diagnostics.extend(item.diagnostics.into_iter().map(|diagnostic| relocated_diagnostic(diagnostic, offset)));
+        let source_map = if offset == 0 { item.source_map } else { item.source_map.relocated(offset) };
+        self.lowered.items.push(LoweredItem { key, hir: item.hir, source_map, span: relocated(item.span, offset) });
     }
-    lowered
+
+    pub fn finish(self) -> LoweredFile {
+        self.lowered
+    }
 }
 
-struct Lowerer {
-    map: SourceMap,
-    diagnostics: Vec<SyntaxDiagnostic>,
+pub(super) fn relocated(span: Span, offset: usize) -> Span {
+    Span::new(span.start + offset, span.end + offset)
+}
+
+pub(super) fn relocated_diagnostic(mut diagnostic: SyntaxDiagnostic, offset: usize) -> SyntaxDiagnostic {
+    if offset != 0 {
+        diagnostic.relocate(offset);
+    }
+    diagnostic
+}
+
+pub(super) struct Lowerer {
+    pub(super) map: SourceMap,
+    pub(super) diagnostics: Vec<SyntaxDiagnostic>,
+    /// The id of the first anchor this lowerer adds: a workflow read in chunks numbers
+    /// a chunk's anchors after those of the chunks before it, as one pass over the
+    /// whole workflow would.
+    anchor_base: AnchorId,
 }
 
 impl Lowerer {
-    fn name(&mut self, ident: &ast::Ident) -> Name {
-        Name { text: ident.text.clone(), anchor: self.map.add(ident.span) }
+    pub(super) fn new(anchor_base: AnchorId) -> Lowerer {
+        Lowerer { map: SourceMap::default(), diagnostics: Vec::new(), anchor_base }
+    }
+
+    fn anchor(&mut self, span: Span) -> AnchorId {
+        self.anchor_base + self.map.add(span)
+    }
+
+    pub(super) fn name(&mut self, ident: &ast::Ident) -> Name {
+        Name { text: ident.text.clone(), anchor: self.anchor(ident.span) }
     }
 
     fn import(&mut self, import: &ast::ImportDecl) -> ImportHir {
         let (path, _) = decode_escapes(&import.path.raw, import.path.content_start);
         ImportHir {
             path,
-            path_anchor: self.map.add(import.path.span),
+            path_anchor: self.anchor(import.path.span),
             names: import.names.iter().map(|name| self.name(name)).collect(),
         }
     }
@@ -128,7 +201,7 @@ impl Lowerer {
         let source = self.call(source);
         let properties = match properties {
             Some(block) => self.properties(block),
-            None => PropertiesHir { entries: Vec::new(), anchor: self.map.add(Span::empty_at(item_span.end)) },
+            None => PropertiesHir { entries: Vec::new(), anchor: self.anchor(Span::empty_at(item_span.end)) },
         };
         SourcedItemHir { name, source, properties }
     }
@@ -151,7 +224,14 @@ impl Lowerer {
         let outputs = workflow.outputs.iter().map(|param| self.param(param)).collect();
         let mut nodes = Vec::with_capacity(workflow.members.len());
         let mut bindings = Vec::new();
-        for member in &workflow.members {
+        self.members(&workflow.members, &mut nodes, &mut bindings);
+        let body_anchor = self.anchor(workflow.body_span);
+        WorkflowHir { name, inputs, outputs, nodes, bindings, body_anchor }
+    }
+
+    /// A workflow's members, in order, onto its nodes and bindings.
+    pub(super) fn members(&mut self, members: &[ast::WorkflowMember], nodes: &mut Vec<std::sync::Arc<NodeHir>>, bindings: &mut Vec<BindingHir>) {
+        for member in members {
             match member {
                 ast::WorkflowMember::Node(node) => nodes.push(std::sync::Arc::new(NodeHir {
                     name: self.name(&node.name),
@@ -161,20 +241,18 @@ impl Lowerer {
                         .as_ref()
                         .map(|arguments| arguments.iter().map(|argument| self.name(argument)).collect()),
                     properties: self.properties(&node.properties),
-                    anchor: self.map.add(node.span),
+                    anchor: self.anchor(node.span),
                 })),
                 ast::WorkflowMember::Binding(binding) => bindings.push(BindingHir {
                     output: self.name(&binding.output),
                     target: self.path(&binding.target),
-                    anchor: self.map.add(binding.span),
+                    anchor: self.anchor(binding.span),
                 }),
             }
         }
-        let body_anchor = self.map.add(workflow.body_span);
-        WorkflowHir { name, inputs, outputs, nodes, bindings, body_anchor }
     }
 
-    fn param(&mut self, param: &ast::Param) -> ParamHir {
+    pub(super) fn param(&mut self, param: &ast::Param) -> ParamHir {
         ParamHir {
             name: self.name(&param.name),
             ty: self.type_expr(&param.ty),
@@ -183,7 +261,7 @@ impl Lowerer {
     }
 
     fn properties(&mut self, block: &ast::PropertyBlock) -> PropertiesHir {
-        let anchor = self.map.add(block.span);
+        let anchor = self.anchor(block.span);
         let entries = block
             .properties
             .iter()
@@ -197,7 +275,7 @@ impl Lowerer {
                     ast::PropertyValue::Block(block) => PropertyValueHir::Block(self.properties(block)),
                     ast::PropertyValue::Value(value) => PropertyValueHir::Value(self.value(value)),
                 };
-                PropertyHir { key, value, anchor: self.map.add(property.span) }
+                PropertyHir { key, value, anchor: self.anchor(property.span) }
             })
             .collect();
         PropertiesHir { entries, anchor }
@@ -216,7 +294,7 @@ impl Lowerer {
             }
             ast::ValueKind::Path(path) => ValueKindHir::Path(self.path(path)),
         };
-        ValueHir { kind, anchor: self.map.add(value.span) }
+        ValueHir { kind, anchor: self.anchor(value.span) }
     }
 
     fn string(&mut self, literal: &ast::StringLiteral) -> StringHir {
@@ -241,9 +319,9 @@ impl Lowerer {
                         .segments
                         .into_iter()
                         .zip(reference.segment_spans)
-                        .map(|(segment, span)| Name { text: segment, anchor: self.map.add(span) })
+                        .map(|(segment, span)| Name { text: segment, anchor: self.anchor(span) })
                         .collect(),
-                    anchor: self.map.add(reference.span),
+                    anchor: self.anchor(reference.span),
                 }),
             })
             .collect();
@@ -261,12 +339,12 @@ impl Lowerer {
                     value: self.value(&argument.value),
                 })
                 .collect(),
-            anchor: self.map.add(call.span),
+            anchor: self.anchor(call.span),
         }
     }
 
     fn path(&mut self, path: &ast::PathExpr) -> PathHir {
-        PathHir { segments: path.segments.iter().map(|segment| self.name(segment)).collect(), anchor: self.map.add(path.span) }
+        PathHir { segments: path.segments.iter().map(|segment| self.name(segment)).collect(), anchor: self.anchor(path.span) }
     }
 
     fn type_expr(&mut self, ty: &ast::TypeExpr) -> TypeHir {
@@ -281,11 +359,11 @@ impl Lowerer {
                     .iter()
                     .map(|variant| Name {
                         text: decode_escapes(&variant.raw, variant.content_start).0,
-                        anchor: self.map.add(variant.span),
+                        anchor: self.anchor(variant.span),
                     })
                     .collect(),
             ),
         };
-        TypeHir { kind, anchor: self.map.add(ty.span) }
+        TypeHir { kind, anchor: self.anchor(ty.span) }
     }
 }

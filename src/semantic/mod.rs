@@ -15,6 +15,7 @@ pub mod database;
 pub mod file_diagnostics;
 pub mod hir;
 pub mod lower;
+pub mod lower_chunks;
 pub mod scope;
 pub mod source_map;
 pub mod suggest;

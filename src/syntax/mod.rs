@@ -4,10 +4,13 @@
 //! panics on any input.
 
 pub mod ast;
+pub mod chunk_parse;
+pub mod chunk_split;
 pub mod comments;
 pub mod format;
 pub mod grammar;
 pub mod parse;
+pub mod relocate;
 mod scan;
 pub mod span;
 pub mod strings;

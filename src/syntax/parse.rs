@@ -40,40 +40,64 @@ const MAXIMUM_NESTING: usize = 128;
 const PEST_CALL_LIMIT: usize = 500_000_000;
 
 pub fn parse_source(text: &str) -> ParsedFile {
-    pest::set_call_limit(NonZeroUsize::new(PEST_CALL_LIMIT));
+    limit_pest_calls();
     let comments = collect_comments(text);
-    let mut builder = TreeBuilder { text, diagnostics: Vec::new() };
+    let readable = match readable_text(text) {
+        Ok(readable) => readable,
+        Err(too_deep) => return ParsedFile { items: Vec::new(), comments, diagnostics: vec![too_deep] },
+    };
+    let mut builder = TreeBuilder::new(text);
+    let items = builder.parse_with_pest(&text[..readable.end]);
+    let diagnostics = finish_diagnostics(builder.diagnostics, &readable);
+    ParsedFile { items, comments, diagnostics }
+}
 
+/// The part of a text that pest reads, decided before parsing (the whole file at
+/// once, or in chunks: `syntax::chunk_parse`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadableText {
+    /// Pest reads `text[..end]`.
+    pub end: usize,
+    /// Where an unclosed `"""` starts (then `end` is there).
+    pub unclosed_triple_quote: Option<usize>,
+}
+
+/// What pest may read of `text`, or the one diagnostic of a text nested too deep to
+/// read at all.
+pub fn readable_text(text: &str) -> Result<ReadableText, SyntaxDiagnostic> {
     if let Some(offset) = nesting_too_deep(text) {
-        let diagnostic = SyntaxDiagnostic::new(
+        return Err(SyntaxDiagnostic::new(
             &codes::SYNTAX_ERROR,
             format!("brackets nest more than {MAXIMUM_NESTING} levels deep"),
             Span::new(offset, offset + 1),
             "too deep here",
         )
-        .with_help("flatten the structure; no workflow needs this much nesting");
-        return ParsedFile { items: Vec::new(), comments, diagnostics: vec![diagnostic] };
+        .with_help("flatten the structure; no workflow needs this much nesting"));
     }
-
     // An unclosed `"""` makes the rest of the file one string: report that once and
     // parse what comes before it, instead of a cascade of errors about its contents.
-    let unclosed = unclosed_triple_quote(text);
-    let parsed_text = match unclosed {
-        Some(start) => &text[..start],
-        None => text,
-    };
-    let items = builder.parse_with_pest(parsed_text);
-    let mut diagnostics = builder.diagnostics;
-    if let Some(start) = unclosed {
+    let unclosed_triple_quote = unclosed_triple_quote(text);
+    Ok(ReadableText { end: unclosed_triple_quote.unwrap_or(text.len()), unclosed_triple_quote })
+}
+
+/// The file's syntax diagnostics from what the tree builder reported, in the order
+/// they are kept (by position).
+pub fn finish_diagnostics(mut diagnostics: Vec<SyntaxDiagnostic>, readable: &ReadableText) -> Vec<SyntaxDiagnostic> {
+    if let Some(start) = readable.unclosed_triple_quote {
         // What the parser said about the cut-off end is a consequence, not news.
         diagnostics.retain(|diagnostic| diagnostic.primary.location.start < start);
         diagnostics.push(unterminated(start, start + 3, true));
     }
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.location.start);
-    ParsedFile { items, comments, diagnostics }
+    diagnostics
 }
 
-fn nesting_too_deep(text: &str) -> Option<usize> {
+/// Sets pest's call limit for the parses of this thread.
+pub(super) fn limit_pest_calls() {
+    pest::set_call_limit(NonZeroUsize::new(PEST_CALL_LIMIT));
+}
+
+pub(super) fn nesting_too_deep(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut offset = position_of_any(bytes, 0, BRACKETS);
@@ -101,9 +125,12 @@ fn error_offset(error: &pest::error::Error<Rule>) -> usize {
     }
 }
 
-struct TreeBuilder<'text> {
+pub(super) struct TreeBuilder<'text> {
     text: &'text str,
-    diagnostics: Vec<SyntaxDiagnostic>,
+    pub(super) diagnostics: Vec<SyntaxDiagnostic>,
+    /// How many regions a catch-all rule swallowed (blank ones included): a chunk
+    /// read with any is not trusted (`syntax::chunk_parse`).
+    pub(super) recovered_regions: usize,
 }
 
 /// Where a recovered region sat, which decides the rule pest is asked to retry.
@@ -115,6 +142,10 @@ enum RecoveryContext {
 }
 
 impl<'text> TreeBuilder<'text> {
+    pub(super) fn new(text: &'text str) -> TreeBuilder<'text> {
+        TreeBuilder { text, diagnostics: Vec::new(), recovered_regions: 0 }
+    }
+
     /// The items pest reads in `text`, recovered regions reported.
     fn parse_with_pest(&mut self, text: &'text str) -> Vec<Item> {
         match FlowGrammar::parse(Rule::file, text) {
@@ -151,7 +182,7 @@ impl<'text> TreeBuilder<'text> {
         items
     }
 
-    fn item(&mut self, pair: Pair<'text, Rule>) -> Item {
+    pub(super) fn item(&mut self, pair: Pair<'text, Rule>) -> Item {
         match pair.as_rule() {
             Rule::import_decl => Item::Import(self.import(pair)),
             Rule::model_decl => {
@@ -214,17 +245,19 @@ impl<'text> TreeBuilder<'text> {
         for member in body {
             match member.as_rule() {
                 Rule::recover_line => self.recovered(member, RecoveryContext::WorkflowMember),
-                Rule::workflow_member => {
-                    let member = member.into_inner().next().expect("member");
-                    members.push(match member.as_rule() {
-                        Rule::node_decl => WorkflowMember::Node(self.node(member)),
-                        _ => WorkflowMember::Binding(self.binding(member)),
-                    });
-                }
+                Rule::workflow_member => members.push(self.workflow_member(member)),
                 rule => unreachable!("not a workflow member: {rule:?}"),
             }
         }
         WorkflowDecl { name, inputs, outputs, members, body_span, span }
+    }
+
+    pub(super) fn workflow_member(&mut self, pair: Pair<'text, Rule>) -> WorkflowMember {
+        let member = pair.into_inner().next().expect("member");
+        match member.as_rule() {
+            Rule::node_decl => WorkflowMember::Node(self.node(member)),
+            _ => WorkflowMember::Binding(self.binding(member)),
+        }
     }
 
     fn node(&mut self, pair: Pair<'text, Rule>) -> NodeDecl {
@@ -259,7 +292,7 @@ impl<'text> TreeBuilder<'text> {
         Binding { output, target, span }
     }
 
-    fn params(&mut self, pair: Pair<'text, Rule>) -> Vec<Param> {
+    pub(super) fn params(&mut self, pair: Pair<'text, Rule>) -> Vec<Param> {
         pair.into_inner()
             .map(|param| {
                 let span = param.as_span().into();
@@ -395,6 +428,7 @@ impl<'text> TreeBuilder<'text> {
     /// Turn one recovered region into one diagnostic.
     fn recovered(&mut self, pair: Pair<'text, Rule>, context: RecoveryContext) {
         let region: Span = pair.as_span().into();
+        self.recovered_regions += 1;
         // A region of only blank text would be an empty complaint; the grammar never
         // produces one, but the check keeps the promise "one region, one real error".
         if self.text[region.range()].trim().is_empty() {
@@ -464,6 +498,9 @@ pub(super) fn number_literal(text: &str, span: Span, diagnostics: &mut Vec<Synta
     literal
 }
 
+/// Held while a probe has pest's error detail switched on (see `explain_recovered_region`).
+static ERROR_DETAIL_SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn explain_recovered_region(text: &str, region: Span, context: RecoveryContext) -> SyntaxDiagnostic {
     if let Some(diagnostic) = unterminated_string_in(text, region) {
         return diagnostic;
@@ -490,10 +527,17 @@ fn explain_recovered_region(text: &str, region: Span, context: RecoveryContext) 
         RecoveryContext::Property => "properties are written `key = value`, `key: type = value` or `key { ... }`",
     };
     let probe_text = &text[region.start..];
-    // Detail tracking costs time, so it is on only for these probes.
-    pest::set_error_detail(true);
-    let probe = FlowGrammar::parse(probe_rule, probe_text);
-    pest::set_error_detail(false);
+    // Detail tracking costs time, so it is on only for these probes. The switch is one
+    // for the whole process: without the lock, a probe on another thread (the
+    // language server parses on several) turned it off under this one, and the same
+    // text got a different message.
+    let probe = {
+        let _switch = ERROR_DETAIL_SWITCH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pest::set_error_detail(true);
+        let probe = FlowGrammar::parse(probe_rule, probe_text);
+        pest::set_error_detail(false);
+        probe
+    };
     let (offset, expected) = match probe {
         Err(error) => {
             // With attempt tracking on, pest knows a farther position than the rule
