@@ -49,7 +49,7 @@ const ROUNDS_PER_QUESTION: usize = 2;
 /// Content words every training text must share for the texts to be taken as one
 /// problem in several wordings (every paraphrased family measured shares two to
 /// five; three different GSM-Hard problems share one).
-pub const MIN_SHARED_CONTENT_WORDS: usize = 2;
+const MIN_SHARED_CONTENT_WORDS: usize = 2;
 
 /// A program as the build reads it: `name = literal` lines, then the computation,
 /// which ends by assigning `answer`.
@@ -109,25 +109,23 @@ impl Labelling {
     }
 }
 
-/// Labels the numbers of `texts` (the training texts, in trial order) with roles.
-/// `Ok(Err(why))`: no labelling (the move goes on without it); `Err`: the teacher
-/// cannot be asked.
-pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -> Result<Result<Labelling, String>, TeacherError> {
-    let sandbox = &context.trial.executor.sandbox;
+/// The gate of both role moves (roles by search and labelled programs): the
+/// training texts must be one problem in several wordings, not one template. Returns
+/// each text's numbers with the words around them, read once for both moves, or
+/// why the texts are not read by role.
+pub async fn texts_read_by_role(sandbox: &crate::sandbox::Sandbox, texts: &[String]) -> Result<Vec<Vec<super::context_readers::NumberContext>>, String> {
     // One problem in several wordings names the same things (muffins, trays, a
     // shelter); texts that share fewer than two content words are different
     // problems (GSM-Hard's three training texts share one, "does"), and no template
-    // filled from one would solve another: no teacher call.
-    let shared = match super::role_readers::common_content_words(sandbox, texts).await {
-        Ok(shared) => shared,
-        Err(error) => return Ok(Err(error)),
-    };
+    // filled from one would solve another, nor would one formula fitted across them
+    // by free assignments be anything but a coincidence.
+    let shared = super::role_readers::common_content_words(sandbox, texts).await?;
     if shared.len() < MIN_SHARED_CONTENT_WORDS {
-        return Ok(Err(format!(
+        return Err(format!(
             "the training texts share {} content word(s) ({}), fewer than {MIN_SHARED_CONTENT_WORDS}: not one problem in several wordings",
             shared.len(),
             shared.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(", ")
-        )));
+        ));
     }
     // Texts that are one template (every number has the same word before it, in
     // the same order, in every text) need no roles: positions already say which
@@ -135,14 +133,18 @@ pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String]) -
     // their turn.
     let mut contexts = Vec::new();
     for text in texts {
-        match super::context_readers::number_contexts(sandbox, text).await {
-            Ok(found) => contexts.push(found),
-            Err(error) => return Ok(Err(error)),
-        }
+        contexts.push(super::context_readers::number_contexts(sandbox, text).await?);
     }
     if is_one_template(&contexts) {
-        return Ok(Err("the training texts are one template (each number has the same word before it, in the same order): positions say which number is which".into()));
+        return Err("the training texts are one template (each number has the same word before it, in the same order): positions say which number is which".into());
     }
+    Ok(contexts)
+}
+
+/// Labels the numbers of `texts` (the training texts, in trial order, past
+/// `texts_read_by_role`, whose `contexts` they are) with roles. `Ok(Err(why))`: no
+/// labelling (the move goes on without it); `Err`: the teacher cannot be asked.
+pub async fn label_training_texts(context: &MoveContext<'_>, texts: &[String], contexts: Vec<Vec<super::context_readers::NumberContext>>) -> Result<Result<Labelling, String>, TeacherError> {
     // The numbers of each text, as the readers read them (the contexts' values).
     let numbers: Vec<Vec<f64>> = contexts.iter().map(|contexts| contexts.iter().map(|context| context.value).collect()).collect();
     let mut teacher_calls = 0;
@@ -234,7 +236,9 @@ async fn filled_by_search(
     let source = format!("def answer_of({}):\n{body}    return answer\n", roles.join(", "));
     let sandbox = &context.trial.executor.sandbox;
     let mut solving: Vec<Vec<usize>> = Vec::new();
-    for assignment in injective_assignments(numbers.len(), roles.len()) {
+    let mut assignments: Vec<Vec<usize>> = Vec::new();
+    super::role_search::for_each_injective_assignment(numbers.len(), roles.len(), &mut |assignment| assignments.push(assignment.to_vec()));
+    for assignment in assignments {
         let mut arguments = Map::new();
         for (role, number) in roles.iter().zip(&assignment) {
             arguments.insert(role.clone(), Value::from(numbers[*number].value));
@@ -253,12 +257,7 @@ async fn filled_by_search(
         }
     }
     let table = super::context_readers::learn_context_table(&known_contexts, &known_labels, roles);
-    let score = |assignment: &Vec<usize>| -> f64 {
-        roles.iter().zip(assignment).map(|(role, number)| {
-            let weights = &table[role];
-            numbers[*number].features.iter().map(|(feature, weight)| weights.get(feature).copied().unwrap_or(0.0) * weight).sum::<f64>()
-        }).sum()
-    };
+    let score = |assignment: &Vec<usize>| super::role_search::assignment_score(&table, numbers, roles, assignment);
     let best = solving.iter().fold(None, |best: Option<(&Vec<usize>, f64)>, candidate| {
         let candidate_score = score(candidate);
         match best {
@@ -271,27 +270,6 @@ async fn filled_by_search(
         label.insert(role.clone(), numbers[*number].value);
     }
     Some(label)
-}
-
-/// Every assignment of `roles` roles to distinct numbers among `numbers`, in
-/// lexicographic order (as number indices per role).
-fn injective_assignments(numbers: usize, roles: usize) -> Vec<Vec<usize>> {
-    fn extend(numbers: usize, roles: usize, current: &mut Vec<usize>, all: &mut Vec<Vec<usize>>) {
-        if current.len() == roles {
-            all.push(current.clone());
-            return;
-        }
-        for number in 0..numbers {
-            if !current.contains(&number) {
-                current.push(number);
-                extend(numbers, roles, current, all);
-                current.pop();
-            }
-        }
-    }
-    let mut all = Vec::new();
-    extend(numbers, roles, &mut Vec::new(), &mut all);
-    all
 }
 
 /// n! / (n - k)!: injective assignments of k roles to n numbers.
@@ -319,7 +297,7 @@ impl Asked {
 
 /// Whether every text has as many numbers as the first, each with the same word
 /// right before it as the number at the same place in the first.
-pub fn is_one_template(contexts: &[Vec<super::context_readers::NumberContext>]) -> bool {
+fn is_one_template(contexts: &[Vec<super::context_readers::NumberContext>]) -> bool {
     let word_before = |context: &super::context_readers::NumberContext| context.features.iter().find(|(feature, weight)| feature.starts_with("b:") && **weight == 1.0).map(|(feature, _)| feature.clone());
     let Some((first, others)) = contexts.split_first() else { return false };
     !first.is_empty()
@@ -534,11 +512,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn assignments_give_each_number_to_one_role() {
-        assert_eq!(injective_assignments(3, 2), vec![vec![0, 1], vec![0, 2], vec![1, 0], vec![1, 2], vec![2, 0], vec![2, 1]]);
-        assert_eq!(injective_assignments(3, 2).len(), permutations(3, 2));
+    fn the_bound_on_fill_assignments_counts_them() {
+        let mut count = 0;
+        crate::optimize::role_search::for_each_injective_assignment(7, 4, &mut |_| count += 1);
+        assert_eq!(count, permutations(7, 4));
         assert_eq!(permutations(7, 4), 840);
-        assert!(injective_assignments(1, 2).is_empty());
     }
 
     #[test]

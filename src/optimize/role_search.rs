@@ -469,7 +469,7 @@ impl Checker<'_> {
             let choice = fit.assignments[text]
                 .iter()
                 .max_by(|a, b| {
-                    let (score_a, score_b) = (assignment_score(&table, &self.contexts[text], &fit.roles, a, names), assignment_score(&table, &self.contexts[text], &fit.roles, b, names));
+                    let (score_a, score_b) = (assignment_score(&table, &self.contexts[text], &role_names, a), assignment_score(&table, &self.contexts[text], &role_names, b));
                     // Ties go to the earlier assignment (max_by keeps the last).
                     score_a.partial_cmp(&score_b).unwrap_or(std::cmp::Ordering::Equal).then(std::cmp::Ordering::Greater)
                 })
@@ -498,40 +498,48 @@ fn same_label(read: &BTreeMap<String, f64>, label: &BTreeMap<String, f64>) -> bo
     read.len() == label.len() && label.iter().all(|(role, value)| read.get(role).is_some_and(|read| same_number(*read, *value)))
 }
 
-/// How well `assignment` (number index per role of `roles`) fits `table`.
-fn assignment_score(table: &ContextTable, contexts: &[NumberContext], roles: &[usize], assignment: &[usize], names: &[String]) -> f64 {
+/// How well `assignment` (the index of a number per role of `roles`) fits `table`:
+/// the sum, over roles, of the table's weights for the words around its number.
+pub(crate) fn assignment_score(table: &ContextTable, contexts: &[NumberContext], roles: &[String], assignment: &[usize]) -> f64 {
     roles.iter().zip(assignment).map(|(role, number)| {
-        let Some(weights) = table.get(&names[*role]) else { return 0.0 };
+        let Some(weights) = table.get(role) else { return 0.0 };
         contexts[*number].features.iter().map(|(feature, weight)| weights.get(feature).copied().unwrap_or(0.0) * weight).sum::<f64>()
     }).sum()
+}
+
+/// Visits every assignment of `roles` roles to distinct numbers among `numbers`
+/// (as the index of a number per role), in lexicographic order.
+pub(crate) fn for_each_injective_assignment(numbers: usize, roles: usize, visit: &mut dyn FnMut(&[usize])) {
+    fn extend(numbers: usize, roles: usize, chosen: &mut Vec<usize>, visit: &mut dyn FnMut(&[usize])) {
+        if chosen.len() == roles {
+            visit(chosen);
+            return;
+        }
+        for number in 0..numbers {
+            if !chosen.contains(&number) {
+                chosen.push(number);
+                extend(numbers, roles, chosen, visit);
+                chosen.pop();
+            }
+        }
+    }
+    extend(numbers, roles, &mut Vec::with_capacity(roles), visit);
 }
 
 /// Every injective assignment of `roles` to the numbers of a text under which
 /// `evaluate` gives `target` (each as the index of the number per role).
 fn assignments_giving(numbers: &[NumberContext], roles: &[usize], role_count: usize, target: f64, evaluate: &dyn Fn(&[f64]) -> Option<f64>, considered: &mut u64) -> Vec<Vec<usize>> {
     let mut found = Vec::new();
-    let mut chosen: Vec<usize> = Vec::with_capacity(roles.len());
     let mut role_values = vec![f64::NAN; role_count];
-    fn walk(numbers: &[NumberContext], roles: &[usize], target: f64, evaluate: &dyn Fn(&[f64]) -> Option<f64>, chosen: &mut Vec<usize>, role_values: &mut Vec<f64>, found: &mut Vec<Vec<usize>>, considered: &mut u64) {
-        if chosen.len() == roles.len() {
-            *considered += 1;
-            if evaluate(role_values).is_some_and(|value| matches(value, target)) {
-                found.push(chosen.clone());
-            }
-            return;
+    for_each_injective_assignment(numbers.len(), roles.len(), &mut |assignment| {
+        *considered += 1;
+        for (role, number) in roles.iter().zip(assignment) {
+            role_values[*role] = numbers[*number].value;
         }
-        let role = roles[chosen.len()];
-        for number in 0..numbers.len() {
-            if chosen.contains(&number) {
-                continue;
-            }
-            chosen.push(number);
-            role_values[role] = numbers[number].value;
-            walk(numbers, roles, target, evaluate, chosen, role_values, found, considered);
-            chosen.pop();
+        if evaluate(&role_values).is_some_and(|value| matches(value, target)) {
+            found.push(assignment.to_vec());
         }
-    }
-    walk(numbers, roles, target, evaluate, &mut chosen, &mut role_values, &mut found, considered);
+    });
     found
 }
 
@@ -608,6 +616,16 @@ mod tests {
         assert!(assignments_giving(&numbers, &[0, 1], 2, 8.0, &sum, &mut considered).is_empty());
         assert_eq!(considered, 2, "two injective assignments of two roles to two numbers");
         assert_eq!(assignments_giving(&numbers, &[0, 1], 2, 13.0, &sum, &mut considered), vec![vec![0, 1], vec![1, 0]]);
+    }
+
+    #[test]
+    fn assignments_give_each_number_to_one_role_in_order() {
+        let mut all = Vec::new();
+        for_each_injective_assignment(3, 2, &mut |assignment| all.push(assignment.to_vec()));
+        assert_eq!(all, vec![vec![0, 1], vec![0, 2], vec![1, 0], vec![1, 2], vec![2, 0], vec![2, 1]]);
+        let mut none = 0;
+        for_each_injective_assignment(1, 2, &mut |_| none += 1);
+        assert_eq!(none, 0);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{as_code_node, code_arguments, reference_value, Candidate, MoveContext};
 use crate::optimize::capabilities::numbers_in_node_source;
+use crate::optimize::context_readers::NumberContext;
 use crate::optimize::implied_constants::implied_constants;
 use crate::optimize::role_readers::{mentions, role_formula_source, role_leaves, RoleReader};
 use crate::optimize::gold_trace::{node_schema, pretty};
@@ -166,14 +167,28 @@ pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Res
     let Some(gold) = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>() else { return Ok(None) };
     let Some((argument, reference, texts)) = source_text(context) else { return Ok(None) };
     let full = |candidate: &Option<Candidate>| candidate.as_ref().is_some_and(|candidate| candidate.score == context.trial.total());
-    let searched = searched_roles(context, score_before, &argument, &reference, &texts, &gold).await;
-    if full(&searched) {
-        return Ok(searched);
-    }
-    let labelled = labelled_program(context, score_before, &argument, &reference, &texts).await?;
-    if full(&labelled) {
-        return Ok(labelled);
-    }
+    // Both moves that read numbers by the words around them pass one gate, and read
+    // the texts' contexts once.
+    let (searched, labelled) = match crate::optimize::labelled_programs::texts_read_by_role(&context.trial.executor.sandbox, &texts).await {
+        Ok(contexts) => {
+            let searched = searched_roles(context, score_before, &argument, &reference, &contexts, &gold).await;
+            if full(&searched) {
+                return Ok(searched);
+            }
+            let labelled = labelled_program(context, score_before, &argument, &reference, &texts, contexts).await?;
+            if full(&labelled) {
+                return Ok(labelled);
+            }
+            (searched, labelled)
+        }
+        Err(why) => {
+            for the_move in ["roles by search", "labelled programs"] {
+                context.found_nothing(Move::Offload, format!("{the_move}: {why}"));
+                (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("{the_move} on `{}`: {why}", context.node.name) });
+            }
+            (None, None)
+        }
+    };
     let shared = shared_word_formula(context, score_before, &argument, &reference, &texts, &gold).await;
     // The most training outputs; at equal scores the earlier (fewer teacher calls
     // behind it, or none).
@@ -185,48 +200,12 @@ pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Res
 
 /// Roles by search as a node: a context table learned from the searched
 /// assignments reads the roles, the searched formula gives the output.
-async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, texts: &[String], gold: &[f64]) -> Option<Candidate> {
-    use crate::optimize::context_readers::{context_program_source, number_contexts};
+async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, contexts: &[Vec<NumberContext>], gold: &[f64]) -> Option<Candidate> {
+    use crate::optimize::context_readers::context_program_source;
     use crate::optimize::role_search::{search_roles, SearchedRoles};
     let note = |message: String| (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("roles by search on `{}`: {message}", context.node.name) });
-    let sandbox = &context.trial.executor.sandbox;
-    // One problem in several wordings names the same things; different problems
-    // (GSM-Hard's) share no content words, and one formula fitted across them
-    // by free assignments would be a coincidence.
-    match crate::optimize::role_readers::common_content_words(sandbox, texts).await {
-        Ok(shared) if shared.len() >= crate::optimize::labelled_programs::MIN_SHARED_CONTENT_WORDS => {}
-        Ok(shared) => {
-            let why = format!("the training texts share {} content word(s): not one problem in several wordings", shared.len());
-            context.found_nothing(Move::Offload, format!("roles by search: {why}"));
-            note(why);
-            return None;
-        }
-        Err(error) => {
-            note(error);
-            return None;
-        }
-    }
-    let mut contexts = Vec::new();
-    for text in texts {
-        match number_contexts(sandbox, text).await {
-            Ok(found) => contexts.push(found),
-            Err(error) => {
-                note(error);
-                return None;
-            }
-        }
-    }
-    // Texts of one template need no roles: positions say which number is which,
-    // and a formula found by giving each text's numbers other places would be a
-    // coincidence (formula search by position has had its turn).
-    if crate::optimize::labelled_programs::is_one_template(&contexts) {
-        let why = "the training texts are one template (each number has the same word before it, in the same order): positions say which number is which".to_string();
-        context.found_nothing(Move::Offload, format!("roles by search: {why}"));
-        note(why);
-        return None;
-    }
     let constants = text_constants(context);
-    let search = search_roles(&contexts, gold, &constants);
+    let search = search_roles(contexts, gold, &constants);
     context.hypotheses.fetch_add(search.considered.saturating_sub(u64::from(search.found.is_some())), std::sync::atomic::Ordering::Relaxed);
     let Some(found) = search.found else {
         let why = search.skipped.unwrap_or_else(|| format!("no formula of up to five leaves over one text's numbers fits every text under any assignment ({} considered)", search.considered));
@@ -247,7 +226,7 @@ async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument
         return None;
     }
     let leave_one_out = leave_one_out(context, |others| {
-        let (fit_contexts, fit_gold) = (pick(&contexts, &others), pick(gold, &others));
+        let (fit_contexts, fit_gold) = (pick(contexts, &others), pick(gold, &others));
         let constants = constants.clone();
         async move {
             let refitted = search_roles(&fit_contexts, &fit_gold, &constants).found?;
@@ -270,10 +249,10 @@ async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument
 
 /// The teacher's labelled programs as a node: a context table learned from the
 /// labels reads the roles, the teacher's computation gives the output.
-async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, texts: &[String]) -> Result<Option<Candidate>, TeacherError> {
+async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, texts: &[String], contexts: Vec<Vec<NumberContext>>) -> Result<Option<Candidate>, TeacherError> {
     use crate::optimize::context_readers::{context_program_source, learn_context_table};
     let note = |message: String| (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("labelled programs on `{}`: {message}", context.node.name) });
-    let labelling = match crate::optimize::labelled_programs::label_training_texts(context, texts).await? {
+    let labelling = match crate::optimize::labelled_programs::label_training_texts(context, texts, contexts).await? {
         Ok(labelling) => labelling,
         Err(why) => {
             context.found_nothing(Move::Offload, format!("labelled programs: {why}"));
