@@ -54,6 +54,17 @@ pub struct WorkflowOpening {
     pub members: Vec<WorkflowMember>,
 }
 
+impl Relocate for WorkflowOpening {
+    fn relocate(&mut self, by: usize) {
+        self.keyword.relocate(by);
+        self.name.relocate(by);
+        self.inputs.relocate(by);
+        self.outputs.relocate(by);
+        self.body_open.relocate(by);
+        self.members.relocate(by);
+    }
+}
+
 /// The strict parse of one chunk of `kind`; `None` when it does not read cleanly.
 pub fn parse_chunk(kind: ChunkKind, text: &str) -> Option<ParsedChunk> {
     limit_pest_calls();
@@ -155,12 +166,7 @@ impl ChunkedTree {
             ChunkTree::Items(items) if self.workflow.is_none() => self.items.extend(moved(items)),
             ChunkTree::WorkflowOpening(opening) if self.workflow.is_none() => {
                 let mut opening = opening.clone();
-                opening.keyword.relocate(offset);
-                opening.name.relocate(offset);
-                opening.inputs.relocate(offset);
-                opening.outputs.relocate(offset);
-                opening.body_open.relocate(offset);
-                opening.members.relocate(offset);
+                opening.relocate(offset);
                 let WorkflowOpening { keyword, name, inputs, outputs, body_open, members } = opening;
                 self.workflow = Some(WorkflowInProgress { keyword, name, inputs, outputs, body_open, members });
             }
