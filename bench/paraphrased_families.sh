@@ -59,8 +59,15 @@
 #                       (scripts/paraphrased_families_later7.json, bench/data/paraphrased_later7/,
 #                       generated with seed 2031: four more families written on 2026-12-01
 #                       after v14 was measured and before v15 was measured on them, held out
-#                       from v15's design); the start-up --check checks the chosen set with the
-#                       seed it was generated with
+#                       from v15's design) or "later8" (scripts/paraphrased_families_later8.json,
+#                       bench/data/paraphrased_later8/, generated with seed 2032: four more
+#                       families written on 2026-12-01 after v15 was measured and before v16
+#                       was measured on them, held out from v16's design) or "later9"
+#                       (scripts/paraphrased_families_later9.json, bench/data/paraphrased_later9/,
+#                       generated with seed 2033: four more families written on 2026-12-01,
+#                       with later8, before any version after v16 is measured on them, held out
+#                       from the design of the versions after v16); the start-up --check checks
+#                       the chosen set with the seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -89,7 +96,9 @@ case "$family_set" in
   later5) families_file="$repo/scripts/paraphrased_families_later5.json" data_rel="bench/data/paraphrased_later5" family_seed=2029 ;;
   later6) families_file="$repo/scripts/paraphrased_families_later6.json" data_rel="bench/data/paraphrased_later6" family_seed=2030 ;;
   later7) families_file="$repo/scripts/paraphrased_families_later7.json" data_rel="bench/data/paraphrased_later7" family_seed=2031 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\" or \"later7\", not \"$family_set\"" >&2; exit 2 ;;
+  later8) families_file="$repo/scripts/paraphrased_families_later8.json" data_rel="bench/data/paraphrased_later8" family_seed=2032 ;;
+  later9) families_file="$repo/scripts/paraphrased_families_later9.json" data_rel="bench/data/paraphrased_later9" family_seed=2033 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\" or \"later9\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
