@@ -30,7 +30,9 @@ pub const IMPLIED_CONSTANTS: &[(&str, &[f64])] = &[
     ("fifth", &[5.0]),
     ("tenth", &[10.0]),
     ("dozen", &[12.0]),
-    ("score", &[20.0]),
+    // Not "score" (20): in word problems it is a game's or a test's score ("what
+    // score does she need"), and the 20 it implied let a coincidental formula fit
+    // basketball_points (`point_6 - 20 / throw - free * throw`, 0.04 held-out).
     ("hundred", &[100.0]),
     ("thousand", &[1000.0]),
     ("million", &[1_000_000.0]),
@@ -45,6 +47,10 @@ pub const IMPLIED_CONSTANTS: &[(&str, &[f64])] = &[
     ("day", &[24.0, 7.0]),
     ("daily", &[7.0]),
     ("week", &[7.0, 52.0]),
+    ("weekday", &[5.0]),
+    ("monday to friday", &[5.0]),
+    ("monday through friday", &[5.0]),
+    ("weekend", &[2.0]),
     ("weekly", &[7.0, 52.0]),
     ("fortnight", &[14.0]),
     ("month", &[12.0]),
@@ -60,16 +66,37 @@ pub const IMPLIED_CONSTANTS: &[(&str, &[f64])] = &[
     ("yard", &[3.0, 36.0]),
 ];
 
-/// The constants formula search may use for these texts: 1, and every constant
-/// implied by a word of the table found in any of them, ascending.
+/// Unit conversions: the factor is implied when the texts name a unit of each side
+/// ("513 g of chicken … $9.50 per kilogram" implies 1000). Both sides, because one
+/// unit alone converts nothing, and every constant offered widens the search.
+/// Single letters that contractions also make ("I'm", "I'll") are left out.
+pub const UNIT_CONVERSIONS: &[(&[&str], &[&str], f64)] = &[
+    (&["g", "gram", "gramme"], &["kg", "kilo", "kilogram", "kilogramme"], 1000.0),
+    (&["ml", "millilitre", "milliliter"], &["litre", "liter"], 1000.0),
+    (&["cm", "centimetre", "centimeter"], &["metre", "meter"], 100.0),
+    (&["metre", "meter"], &["km", "kilometre", "kilometer"], 1000.0),
+    (&["second"], &["minute"], 60.0),
+];
+
+/// The constants formula search may use for these texts: 1, every constant implied
+/// by a word of the table found in any of them, and every unit conversion whose two
+/// sides they name, ascending.
 pub fn implied_constants(texts: &[&str]) -> Vec<f64> {
     let mut constants = vec![1.0];
+    let mut all_words: Vec<Vec<String>> = Vec::new();
     for text in texts {
         let words = words_of(text);
         for (phrase, implied) in IMPLIED_CONSTANTS {
             if contains_phrase(&words, phrase) {
                 constants.extend_from_slice(implied);
             }
+        }
+        all_words.push(words);
+    }
+    let named = |units: &[&str]| all_words.iter().any(|words| units.iter().any(|unit| contains_phrase(words, unit)));
+    for (smaller, larger, factor) in UNIT_CONVERSIONS {
+        if named(smaller) && named(larger) {
+            constants.push(*factor);
         }
     }
     constants.sort_by(|a, b| a.total_cmp(b));
@@ -116,12 +143,21 @@ mod tests {
         assert_eq!(implied_constants(&["He bought two dozens of eggs and paid twice as much"]), vec![1.0, 2.0, 12.0]);
         assert_eq!(implied_constants(&["a 15% tip", "3 per cent more"]), vec![1.0, 100.0]);
         assert_eq!(implied_constants(&["every week"]), vec![1.0, 7.0, 52.0]);
+        assert_eq!(implied_constants(&["runs 8.4 km Monday to Friday"]), vec![1.0, 5.0]);
+    }
+
+    #[test]
+    fn a_unit_conversion_needs_both_units() {
+        assert_eq!(implied_constants(&["uses 513 g of chicken", "costs $9.50 per kilogram"]), vec![1.0, 1000.0]);
+        assert_eq!(implied_constants(&["uses 513 grams of chicken"]), vec![1.0]);
+        assert_eq!(implied_constants(&["I'm driving 40 km"]), vec![1.0], "the m of I'm is not a metre");
+        assert_eq!(implied_constants(&["what score does Felix need"]), vec![1.0]);
     }
 
     #[test]
     fn words_match_whole() {
-        // "thirds" is a plural of "third"; "weekend" is not "week"; "scored" is not "score".
+        // "thirds" is a plural of "third"; "weekend" is its own word (2 days), not "week".
         assert_eq!(implied_constants(&["two thirds"]), vec![1.0, 3.0]);
-        assert_eq!(implied_constants(&["on the weekend she scored"]), vec![1.0]);
+        assert_eq!(implied_constants(&["on the weekend she scored"]), vec![1.0, 2.0]);
     }
 }

@@ -246,10 +246,84 @@ fn matches(value: f64, target: f64) -> bool {
     (value - target).abs() <= 1e-9 * target.abs().max(1.0)
 }
 
+/// How precisely the training answers are written, and so how a formula's value
+/// must meet them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerPrecision {
+    /// The value itself (up to float noise).
+    Exact,
+    /// The value rounded to this many decimals, as the plan's code then rounds it
+    /// (`round(x, 2)`).
+    RoundedTo(usize),
+}
+
+/// The answers' precision: rounded to `d` decimals when the most decimals any
+/// training answer is written with is 1 or 2 (to the cent, to the tenth), exact
+/// otherwise. Why (v16): money answers are given to the cent, so a conversion
+/// (`dollars × 0.88`) or a share (`grams / serves × people`) meets its answer only
+/// rounded, and no formula was found for such families (currency_exchange,
+/// recipe_scaling, commute_fuel). Whole answers stay exact: rounding them would
+/// let every division near a whole number fit. Three decimals and more are not
+/// read as rounding either: an answer written that finely is as likely exact.
+pub fn answer_precision(targets: &[f64]) -> AnswerPrecision {
+    let decimals = |target: f64| {
+        let written = format!("{target}");
+        written.split_once('.').map_or(0, |(_, fraction)| fraction.len())
+    };
+    match targets.iter().map(|target| decimals(*target)).max().unwrap_or(0) {
+        places @ 1..=2 => AnswerPrecision::RoundedTo(places),
+        _ => AnswerPrecision::Exact,
+    }
+}
+
+/// A training answer and the precision it is written with.
+#[derive(Clone, Copy, Debug)]
+struct Answer {
+    value: f64,
+    precision: AnswerPrecision,
+}
+
+impl Answer {
+    /// Whether a formula's `value` gives this answer.
+    fn met_by(self, value: f64) -> bool {
+        match self.precision {
+            AnswerPrecision::Exact => matches(value, self.value),
+            AnswerPrecision::RoundedTo(places) => {
+                // Cheap bound first (this runs for every expression), then the
+                // rounding itself.
+                let half_unit = 0.5 / 10f64.powi(places as i32);
+                (value - self.value).abs() <= half_unit * (1.0 + 1e-9) + 1e-9 * self.value.abs() && matches(rounded(value, places), self.value)
+            }
+        }
+    }
+}
+
+/// `value` rounded to `places` decimals (correctly rounded, from its exact
+/// binary value, as the sandbox's `round(x, places)`).
+fn rounded(value: f64, places: usize) -> f64 {
+    format!("{value:.places$}").parse().unwrap_or(f64::NAN)
+}
+
 /// Searches roles and formula together. `contexts[i]` are the numbers of training
 /// text i with their neighbouring words, `targets[i]` its answer; `constants` the
-/// constants the texts imply (`implied_constants`).
+/// constants the texts imply (`implied_constants`). Formulas that give the answers
+/// exactly are searched first; only when none does, and the answers are written to
+/// one or two decimals, formulas whose value rounds to them (`round(…, d)`).
 pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants: &[f64]) -> RoleSearch {
+    // Exact first: a formula that gives the answers themselves is the stronger
+    // hypothesis, and an answer to the cent may be exact (rounding it to the one
+    // decimal three answers happen to show would be wrong on the next one).
+    let exact = search_at(contexts, targets, constants, AnswerPrecision::Exact);
+    let rounded_to = answer_precision(targets);
+    if exact.found.is_some() || exact.skipped.is_some() || rounded_to == AnswerPrecision::Exact {
+        return exact;
+    }
+    let rounded = search_at(contexts, targets, constants, rounded_to);
+    RoleSearch { considered: exact.considered + rounded.considered, ..rounded }
+}
+
+/// The search with the answers met at `precision`.
+fn search_at(contexts: &[Vec<NumberContext>], targets: &[f64], constants: &[f64], precision: AnswerPrecision) -> RoleSearch {
     let skipped = |why: String| RoleSearch { found: None, considered: 0, skipped: Some(why) };
     if contexts.len() < 2 || contexts.len() != targets.len() {
         return skipped("roles by search need two training texts or more, each with a numeric answer".into());
@@ -275,13 +349,14 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
         arena.expressions.push(Expression { shape: Shape::Constant(*constant), anchor_value: *constant, constants: 1, roles: 0 });
         by_size[1].push(arena.expressions.len() - 1);
     }
-    let checker = Checker { contexts, targets, anchor };
+    let answers: Vec<Answer> = targets.iter().map(|value| Answer { value: *value, precision }).collect();
+    let checker = Checker { contexts, answers: &answers, anchor, precision };
     // Size 1: a role alone.
     let mut fits: Vec<AnchorFit> = Vec::new();
     for &index in &by_size[1] {
         considered += 1;
         let expression = arena.expressions[index];
-        if expression.roles != 0 && matches(expression.anchor_value, targets[anchor]) {
+        if expression.roles != 0 && answers[anchor].met_by(expression.anchor_value) {
             fits.push(AnchorFit::Whole(Part::Stored(index)));
         }
     }
@@ -310,7 +385,7 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
                         let Some(value) = operator.apply(a.anchor_value, b.anchor_value) else { continue };
                         considered += 1;
                         let roles = a.roles | b.roles;
-                        let fits_anchor = roles != 0 && matches(value, targets[anchor]) && fits.len() < MAX_ANCHOR_FITS;
+                        let fits_anchor = roles != 0 && answers[anchor].met_by(value) && fits.len() < MAX_ANCHOR_FITS;
                         if store {
                             arena.expressions.push(Expression { shape: Shape::Binary { operator, left, right }, anchor_value: value, constants: a.constants + b.constants, roles });
                             let index = arena.expressions.len() - 1;
@@ -334,14 +409,14 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
     // leaf, or a three-leaf one with a two-leaf one ("days × (cars × price +
     // waxed × extra)").
     let mut fits: Vec<AnchorFit> = Vec::new();
-    let target = targets[anchor];
+    let target = answers[anchor];
     let mut consider = |operator: Operator, left: Part, right: Part, left_value: f64, right_value: f64, roles: u32, right_roles: u32, considered: &mut u64| {
         if !operator.allowed(right_roles) {
             return;
         }
         let Some(value) = operator.apply(left_value, right_value) else { return };
         *considered += 1;
-        if roles != 0 && matches(value, target) && fits.len() < MAX_ANCHOR_FITS {
+        if roles != 0 && target.met_by(value) && fits.len() < MAX_ANCHOR_FITS {
             fits.push(AnchorFit::Composite { operator, left, right });
         }
     };
@@ -400,8 +475,9 @@ pub fn search_roles(contexts: &[Vec<NumberContext>], targets: &[f64], constants:
 /// Checks the anchor's fits on the other training texts.
 struct Checker<'a> {
     contexts: &'a [Vec<NumberContext>],
-    targets: &'a [f64],
+    answers: &'a [Answer],
     anchor: usize,
+    precision: AnswerPrecision,
 }
 
 /// A fit of every training text: the expression, and per text the assignments
@@ -428,7 +504,7 @@ impl Checker<'_> {
                     assignments.push(vec![roles.clone()]);
                     continue;
                 }
-                let found = assignments_giving(numbers, &roles, names.len(), self.targets[text], &evaluate, considered);
+                let found = assignments_giving(numbers, &roles, names.len(), self.answers[text], &evaluate, considered);
                 if found.is_empty() {
                     every_text = false;
                     break;
@@ -438,7 +514,10 @@ impl Checker<'_> {
             if !every_text {
                 continue;
             }
-            let text = fit.text(arena, names);
+            let text = match self.precision {
+                AnswerPrecision::Exact => fit.text(arena, names),
+                AnswerPrecision::RoundedTo(places) => format!("round({}, {places})", fit.text(arena, names)),
+            };
             full.push(FullFit { text, constants, roles, assignments });
         }
         // Of the fits of the smallest size: the one whose labels the context table
@@ -528,7 +607,7 @@ pub(crate) fn for_each_injective_assignment(numbers: usize, roles: usize, visit:
 
 /// Every injective assignment of `roles` to the numbers of a text under which
 /// `evaluate` gives `target` (each as the index of the number per role).
-fn assignments_giving(numbers: &[NumberContext], roles: &[usize], role_count: usize, target: f64, evaluate: &dyn Fn(&[f64]) -> Option<f64>, considered: &mut u64) -> Vec<Vec<usize>> {
+fn assignments_giving(numbers: &[NumberContext], roles: &[usize], role_count: usize, target: Answer, evaluate: &dyn Fn(&[f64]) -> Option<f64>, considered: &mut u64) -> Vec<Vec<usize>> {
     let mut found = Vec::new();
     let mut role_values = vec![f64::NAN; role_count];
     for_each_injective_assignment(numbers.len(), roles.len(), &mut |assignment| {
@@ -536,7 +615,7 @@ fn assignments_giving(numbers: &[NumberContext], roles: &[usize], role_count: us
         for (role, number) in roles.iter().zip(assignment) {
             role_values[*role] = numbers[*number].value;
         }
-        if evaluate(&role_values).is_some_and(|value| matches(value, target)) {
+        if evaluate(&role_values).is_some_and(|value| target.met_by(value)) {
             found.push(assignment.to_vec());
         }
     });
@@ -579,6 +658,10 @@ fn format_constant(constant: f64) -> String {
 mod tests {
     use super::*;
 
+    fn exact(value: f64) -> Answer {
+        Answer { value, precision: AnswerPrecision::Exact }
+    }
+
     fn number(value: f64, before: &str, after: &str) -> NumberContext {
         let mut features = BTreeMap::new();
         if !before.is_empty() {
@@ -613,9 +696,9 @@ mod tests {
         let numbers = vec![number(4.0, "", "apples"), number(9.0, "", "pears")];
         let sum = |values: &[f64]| Some(values[0] + values[1]);
         let mut considered = 0;
-        assert!(assignments_giving(&numbers, &[0, 1], 2, 8.0, &sum, &mut considered).is_empty());
+        assert!(assignments_giving(&numbers, &[0, 1], 2, exact(8.0), &sum, &mut considered).is_empty());
         assert_eq!(considered, 2, "two injective assignments of two roles to two numbers");
-        assert_eq!(assignments_giving(&numbers, &[0, 1], 2, 13.0, &sum, &mut considered), vec![vec![0, 1], vec![1, 0]]);
+        assert_eq!(assignments_giving(&numbers, &[0, 1], 2, exact(13.0), &sum, &mut considered), vec![vec![0, 1], vec![1, 0]]);
     }
 
     #[test]
@@ -676,6 +759,39 @@ mod tests {
         let texts = vec![vec![number(17.0, "", "a")], vec![number(23.0, "", "a")]];
         let found = search_roles(&texts, &[3.0, 4.0], &[5.0]).found.expect("a fit");
         assert_eq!(found.expression, "quantity_1 // 5");
+    }
+
+    #[test]
+    fn answers_to_the_cent_are_met_rounded_and_the_plan_rounds() {
+        assert_eq!(answer_precision(&[643.73, 100.2, 15100678.51]), AnswerPrecision::RoundedTo(2));
+        assert_eq!(answer_precision(&[48.0, 99.0, 17278150.0]), AnswerPrecision::Exact);
+        assert_eq!(answer_precision(&[0.125, 3.5]), AnswerPrecision::Exact, "three decimals may be exact");
+        // (dollars − fee) × rate − spent, to the cent, in three orders.
+        let texts = vec![
+            vec![number(989.0, "changes", "us"), number(2.94, "of", "is"), number(0.88, "at", "euros"), number(224.0, "spends", "euros")],
+            vec![number(132.0, "spent", "euros"), number(7451834.0, "s", "dollars"), number(0.96, "at", "euros"), number(9.23, "keeping", "of")],
+            vec![number(4.23, "a", "commission"), number(208.0, "spend", "euros"), number(5138834.0, "the", "dollars"), number(0.9, "of", "euros")],
+        ];
+        let cents = |value: f64| (value * 100.0).round() / 100.0;
+        let targets = vec![cents((989.0 - 2.94) * 0.88 - 224.0), cents((7451834.0 - 9.23) * 0.96 - 132.0), cents((5138834.0 - 4.23) * 0.9 - 208.0)];
+        assert_eq!(targets[0], 643.73);
+        let found = search_roles(&texts, &targets, &[1.0]).found.expect("a fit");
+        assert!(found.expression.starts_with("round(") && found.expression.ends_with(", 2)"), "{}", found.expression);
+        assert_eq!(found.labels[2].values().filter(|value| [4.23, 208.0, 5138834.0, 0.9].contains(*value)).count(), 4);
+        // Met only rounded: the exact value is more than float noise away.
+        assert!(!exact(643.73).met_by((989.0 - 2.94) * 0.88 - 224.0));
+        let to_the_cent = Answer { value: 643.73, precision: AnswerPrecision::RoundedTo(2) };
+        assert!(to_the_cent.met_by((989.0 - 2.94) * 0.88 - 224.0));
+        assert!(!to_the_cent.met_by(643.736), "643.736 is 643.74 to the cent");
+    }
+
+    #[test]
+    fn an_exact_fit_is_preferred_to_a_rounded_one() {
+        // rooms × (rate + 2 × breakfast) gives 310.5 and 150.2 exactly: no rounding,
+        // though both answers show one decimal (a third, 1010.35, would show two).
+        let texts = vec![vec![number(3.0, "", "rooms"), number(90.5, "$", "a"), number(5.0, "$", "breakfast")], vec![number(7.15, "$", "breakfast"), number(2.0, "", "rooms"), number(60.8, "$", "a")]];
+        let found = search_roles(&texts, &[3.0 * (90.5 + 2.0 * 5.0), 2.0 * (60.8 + 2.0 * 7.15)], &[2.0]).found.expect("a fit");
+        assert!(!found.expression.contains("round"), "{}", found.expression);
     }
 
     #[test]
