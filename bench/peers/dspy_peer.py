@@ -159,6 +159,10 @@ def main():
                 prediction = program(**example.inputs())
                 passed += passes(example, prediction)
             except Exception as error:  # a parse failure or a timeout fails the example
+                # A student server that stopped answering is not DSPy failing the
+                # example: the method ends with an error instead of an accuracy.
+                if "Connection refused" in str(error):
+                    raise RuntimeError(f"the student server stopped answering after {done - 1} examples: {error}"[:400]) from error
                 errors += 1
                 if first_error is None:
                     first_error = f"{type(error).__name__}: {error}"[:400]
