@@ -10,7 +10,7 @@
 //! request log), [`handlers`] (one file per endpoint), [`errors`] (the JSON error
 //! shape and its stable codes), [`input_validation`] (inputs against the
 //! workflow's types), [`admission`] (run slots and the bounded queue), [`metrics`]
-//! (Prometheus text), [`auth`] (the bearer token), [`shutdown`] (signals),
+//! (Prometheus text) and [`metric_handles`] (its series, looked up once), [`auth`] (the bearer token), [`shutdown`] (signals),
 //! [`warm_up`] (readiness), [`plan_page`] and [`plan_description`] (what the plan
 //! is), [`body`] (size-limited bodies), [`state`] (what handlers share).
 //!
@@ -25,6 +25,7 @@ pub mod errors;
 pub mod events;
 pub mod handlers;
 pub mod input_validation;
+pub mod metric_handles;
 pub mod metrics;
 pub mod plan_description;
 pub mod plan_page;

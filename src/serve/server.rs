@@ -64,6 +64,7 @@ pub async fn serve(config: ServeConfig, events: EventSink) -> Result<(), StartEr
     let listener = TcpListener::bind(config.address).await.map_err(|error| StartError::Setup(format!("cannot listen on {}: {error}", config.address)))?;
     let address = listener.local_addr().map_err(|error| StartError::Setup(error.to_string()))?;
     let workflows: Vec<String> = lock.workflows.iter().map(|workflow| workflow.name.clone()).collect();
+    let metrics = ServeMetrics::for_workflows(&lock.workflows);
     let state = Arc::new(ServeState {
         admission: AdmissionQueue::new(config.jobs, config.queue),
         config,
@@ -73,7 +74,7 @@ pub async fn serve(config: ServeConfig, events: EventSink) -> Result<(), StartEr
         page_html,
         plan_json,
         readiness: RwLock::new(Readiness::Loading),
-        metrics: ServeMetrics::new(),
+        metrics,
         token,
         events: Arc::clone(&events),
         shutting_down: AtomicBool::new(false),
