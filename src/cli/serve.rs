@@ -52,6 +52,7 @@ pub fn run(arguments: ServeArguments) -> Outcome {
         timeout,
         body_limit_bytes: arguments.body_limit_bytes,
         token_variable: arguments.token_env,
+        log_requests: !arguments.quiet,
         log_bodies: arguments.log_bodies,
         no_cache: arguments.no_cache,
     };

@@ -27,6 +27,10 @@ pub struct ServeConfig {
     /// The environment variable holding the bearer token every request (but the
     /// health probes) must carry; `None`: no token.
     pub token_variable: Option<String>,
+    /// Report one [`super::ServeEvent::Request`] per request (off with `--quiet`:
+    /// then the server does not even build the events, whose strings cost an
+    /// allocation each on every request).
+    pub log_requests: bool,
     /// Include request bodies in the request log (off: inputs may be private).
     pub log_bodies: bool,
     /// Neither read nor write the model-call cache.

@@ -18,7 +18,7 @@ use super::metrics::Route;
 use super::state::SharedState;
 
 pub fn router(state: SharedState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/", get(plan::plan_page))
         .route("/v1/plan", get(plan::plan_json))
         .route("/v1/workflows/{call}", post(workflow_call::workflow_call))
@@ -26,10 +26,14 @@ pub fn router(state: SharedState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics_endpoint::metrics))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .layer(middleware::from_fn_with_state(state.clone(), log_request))
-        .with_state(state)
+        .method_not_allowed_fallback(method_not_allowed);
+    // Without a token the check would pass every request; a middleware layer still
+    // costs a boxed service clone and a boxed future per request, so it is left out.
+    let routes = match &state.token {
+        Some(_) => routes.layer(middleware::from_fn_with_state(state.clone(), require_token)),
+        None => routes,
+    };
+    routes.layer(middleware::from_fn_with_state(state.clone(), log_request)).with_state(state)
 }
 
 async fn not_found(request: Request) -> Response {
@@ -60,16 +64,20 @@ async fn require_token(State(state): State<SharedState>, request: Request, next:
 }
 
 /// One log event per request: method, path (never the query or headers, which may
-/// carry a token), status, time; the body only with `--log-bodies`.
+/// carry a token), status, time; the body only with `--log-bodies`. With `--quiet`
+/// no event is built (its method and path would be copied for nobody), but every
+/// request is still counted for `/metrics`.
 async fn log_request(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let path = request.uri().path().to_string();
+    let route = Route::of_path(request.uri().path());
+    let logged_request = state.config.log_requests.then(|| (request.method().to_string(), request.uri().path().to_string()));
     let mut response = next.run(request).await;
     let status = response.status();
     let body = response.extensions_mut().remove::<LoggedBody>().map(|logged| logged.0);
-    state.metrics.count_request(Route::of_path(&path), status.as_u16());
-    state.report(ServeEvent::Request { method, path, status: status.as_u16(), milliseconds: started.elapsed().as_secs_f64() * 1000.0, body });
+    state.metrics.count_request(route, status.as_u16());
+    if let Some((method, path)) = logged_request {
+        state.report(ServeEvent::Request { method, path, status: status.as_u16(), milliseconds: started.elapsed().as_secs_f64() * 1000.0, body });
+    }
     if status == StatusCode::METHOD_NOT_ALLOWED && !response.headers().contains_key(header::CONTENT_TYPE) {
         return ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed").into_response();
     }

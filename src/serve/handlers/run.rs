@@ -8,7 +8,6 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use super::super::body::read_limited_body;
 use super::super::errors::{ApiError, ErrorCode};
@@ -71,18 +70,20 @@ async fn run_checked(
         return Err(ApiError::new(ErrorCode::RunFailed, message).with_trace(trace_value));
     };
     let took_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
-    // Written by hand so that `outputs` is the very text `flowc run` prints.
-    let mut text = String::with_capacity(256);
-    text.push_str("{\"outputs\":");
-    text.push_str(&Value::Object(outputs).to_string());
-    text.push_str(",\"plan_fingerprint\":");
-    text.push_str(&Value::String(state.plan_fingerprint.clone()).to_string());
-    text.push_str(",\"took_ms\":");
-    text.push_str(&serde_json::to_string(&took_ms).expect("a finite number serialises"));
+    // Written by hand so that `outputs` is the very text `flowc run` prints (a map
+    // serialises as the object `flowc run` writes with `Value::to_string`), straight
+    // into the body's one buffer rather than through a string per part.
+    let mut text: Vec<u8> = Vec::with_capacity(256);
+    text.extend_from_slice(b"{\"outputs\":");
+    serde_json::to_writer(&mut text, &outputs).expect("JSON values serialise");
+    text.extend_from_slice(b",\"plan_fingerprint\":");
+    serde_json::to_writer(&mut text, &state.plan_fingerprint).expect("a string serialises");
+    text.extend_from_slice(b",\"took_ms\":");
+    serde_json::to_writer(&mut text, &took_ms).expect("a finite number serialises");
     if let Some(trace) = trace_value {
-        text.push_str(",\"trace\":");
-        text.push_str(&trace.to_string());
+        text.extend_from_slice(b",\"trace\":");
+        serde_json::to_writer(&mut text, &trace).expect("JSON values serialise");
     }
-    text.push('}');
+    text.push(b'}');
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], text).into_response())
 }

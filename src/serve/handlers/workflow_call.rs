@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Request, State};
 use axum::response::Response;
 
 use super::super::errors::{ApiError, ErrorCode};
@@ -26,7 +24,7 @@ pub struct LoggedBody(pub String);
 
 /// `solve:run` → (`solve`, Run). The path segment is split here rather than by the
 /// router, whose patterns cannot put a literal after a parameter in one segment.
-pub fn parse_workflow_call(segment: &str) -> Result<(String, WorkflowAction), ApiError> {
+pub fn parse_workflow_call(segment: &str) -> Result<(&str, WorkflowAction), ApiError> {
     let Some((name, action)) = segment.rsplit_once(':') else {
         return Err(ApiError::new(ErrorCode::UnknownAction, format!("`/v1/workflows/{segment}` names no action")));
     };
@@ -35,20 +33,24 @@ pub fn parse_workflow_call(segment: &str) -> Result<(String, WorkflowAction), Ap
         "batch" => WorkflowAction::Batch,
         other => return Err(ApiError::new(ErrorCode::UnknownAction, format!("`{other}` is not an action (use `:run` or `:batch`)"))),
     };
-    Ok((name.to_string(), action))
+    Ok((name, action))
 }
 
-pub async fn workflow_call(State(state): State<SharedState>, Path(segment): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap, body: Body) -> Response {
+/// Takes the whole request rather than axum's `HeaderMap` and `RawQuery` extractors,
+/// which copy every header and the query on every request; the handlers only read
+/// them.
+pub async fn workflow_call(State(state): State<SharedState>, Path(segment): Path<String>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
     let outcome = async {
         let (name, action) = parse_workflow_call(&segment)?;
-        if !state.signatures.contains_key(&name) {
+        if !state.signatures.contains_key(name) {
             let names: Vec<&str> = state.lock.workflows.iter().map(|workflow| workflow.name.as_str()).collect();
             return Err(ApiError::new(ErrorCode::UnknownWorkflow, format!("the plan has no workflow `{name}` (it has: {})", names.join(", "))));
         }
-        let trace = query.as_deref().is_some_and(wants_trace);
+        let trace = parts.uri.query().is_some_and(wants_trace);
         Ok(match action {
-            WorkflowAction::Run => super::run::run_one(Arc::clone(&state), &name, trace, &headers, body).await,
-            WorkflowAction::Batch => super::batch::run_batch(Arc::clone(&state), &name, &headers, body).await,
+            WorkflowAction::Run => super::run::run_one(Arc::clone(&state), name, trace, &parts.headers, body).await,
+            WorkflowAction::Batch => super::batch::run_batch(Arc::clone(&state), name, &parts.headers, body).await,
         })
     }
     .await;
@@ -85,8 +87,8 @@ mod tests {
 
     #[test]
     fn splits_the_action_off_the_last_colon() {
-        assert_eq!(parse_workflow_call("solve:run").unwrap(), ("solve".into(), WorkflowAction::Run));
-        assert_eq!(parse_workflow_call("solve:batch").unwrap(), ("solve".into(), WorkflowAction::Batch));
+        assert_eq!(parse_workflow_call("solve:run").unwrap(), ("solve", WorkflowAction::Run));
+        assert_eq!(parse_workflow_call("solve:batch").unwrap(), ("solve", WorkflowAction::Batch));
         assert_eq!(parse_workflow_call("solve").unwrap_err().code, ErrorCode::UnknownAction);
         assert_eq!(parse_workflow_call("solve:walk").unwrap_err().code, ErrorCode::UnknownAction);
         assert!(wants_trace("a=1&trace=true"));
