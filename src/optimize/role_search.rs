@@ -29,6 +29,9 @@ use std::collections::BTreeMap;
 
 use super::context_readers::{assign_roles, learn_context_table, same_number, ContextTable, NumberContext};
 use super::formula_search::parenthesised;
+// The plan rounds with the sandbox's `round(x, d)`; the search meets rounded
+// answers with the same function, so a fit and the plan agree to the last digit.
+use crate::sandbox::prelude::round_float_to_decimals;
 
 /// Expressions of up to this many leaves are built and stored exhaustively; a
 /// fifth leaf is tried on top (four-leaf expressions with one more leaf, and
@@ -292,16 +295,10 @@ impl Answer {
                 // Cheap bound first (this runs for every expression), then the
                 // rounding itself.
                 let half_unit = 0.5 / 10f64.powi(places as i32);
-                (value - self.value).abs() <= half_unit * (1.0 + 1e-9) + 1e-9 * self.value.abs() && matches(rounded(value, places), self.value)
+                (value - self.value).abs() <= half_unit * (1.0 + 1e-9) + 1e-9 * self.value.abs() && matches(round_float_to_decimals(value, places as i32), self.value)
             }
         }
     }
-}
-
-/// `value` rounded to `places` decimals (correctly rounded, from its exact
-/// binary value, as the sandbox's `round(x, places)`).
-fn rounded(value: f64, places: usize) -> f64 {
-    format!("{value:.places$}").parse().unwrap_or(f64::NAN)
 }
 
 /// Searches roles and formula together. `contexts[i]` are the numbers of training
@@ -350,7 +347,7 @@ fn search_at(contexts: &[Vec<NumberContext>], targets: &[f64], constants: &[f64]
         by_size[1].push(arena.expressions.len() - 1);
     }
     let answers: Vec<Answer> = targets.iter().map(|value| Answer { value: *value, precision }).collect();
-    let checker = Checker { contexts, answers: &answers, anchor, precision };
+    let checker = Checker { contexts, answers: &answers, anchor };
     // Size 1: a role alone.
     let mut fits: Vec<AnchorFit> = Vec::new();
     for &index in &by_size[1] {
@@ -477,7 +474,6 @@ struct Checker<'a> {
     contexts: &'a [Vec<NumberContext>],
     answers: &'a [Answer],
     anchor: usize,
-    precision: AnswerPrecision,
 }
 
 /// A fit of every training text: the expression, and per text the assignments
@@ -514,7 +510,7 @@ impl Checker<'_> {
             if !every_text {
                 continue;
             }
-            let text = match self.precision {
+            let text = match self.answers[self.anchor].precision {
                 AnswerPrecision::Exact => fit.text(arena, names),
                 AnswerPrecision::RoundedTo(places) => format!("round({}, {places})", fit.text(arena, names)),
             };
