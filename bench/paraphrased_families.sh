@@ -66,8 +66,13 @@
 #                       (scripts/paraphrased_families_later9.json, bench/data/paraphrased_later9/,
 #                       generated with seed 2033: four more families written on 2026-12-01,
 #                       with later8, before any version after v16 is measured on them, held out
-#                       from the design of the versions after v16); the start-up --check checks
-#                       the chosen set with the seed it was generated with
+#                       from the design of the versions after v16) or "later10"
+#                       (scripts/paraphrased_families_later10.json, bench/data/paraphrased_later10/,
+#                       generated with seed 2034: four more families written on 2026-12-01 by
+#                       someone who had not seen the optimiser code, before any version after
+#                       v16 is measured on them, held out from the design of the versions after
+#                       v16); the start-up --check checks the chosen set with the seed it was
+#                       generated with
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -98,7 +103,8 @@ case "$family_set" in
   later7) families_file="$repo/scripts/paraphrased_families_later7.json" data_rel="bench/data/paraphrased_later7" family_seed=2031 ;;
   later8) families_file="$repo/scripts/paraphrased_families_later8.json" data_rel="bench/data/paraphrased_later8" family_seed=2032 ;;
   later9) families_file="$repo/scripts/paraphrased_families_later9.json" data_rel="bench/data/paraphrased_later9" family_seed=2033 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\" or \"later9\", not \"$family_set\"" >&2; exit 2 ;;
+  later10) families_file="$repo/scripts/paraphrased_families_later10.json" data_rel="bench/data/paraphrased_later10" family_seed=2034 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\" or \"later10\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
