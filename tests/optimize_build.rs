@@ -715,6 +715,48 @@ async fn a_closed_choice_the_student_gets_wrong_becomes_a_classifier_over_the_te
 }
 
 #[tokio::test]
+async fn the_words_the_prompt_gives_each_class_lead_the_classifier_and_reach_the_teacher() {
+    // The user's prompt says what each team means; the teacher lists words that
+    // are no help. The classifier must still hold, from the prompt's own words,
+    // and the teacher must have been shown the prompt (v17: before, only the
+    // system line).
+    let flow = triage_flow("[offload]").replace(
+        r#"prompt = "Message: {message}""#,
+        r#"prompt = "Message: {message}. Teams: billing (charges, refunds), shipping (parcels, deliveries), technical (crashes, errors).""#,
+    );
+    let project = Project::new("keyword-classifier-described", &flow, &triage_examples());
+    let student = RuleModel { name: "student".into(), rule: Box::new(|_| Ok("\"technical\"".into())) };
+    let vocabulary_prompts = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&vocabulary_prompts);
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            let first = first_message(request);
+            if first.contains("show that it belongs to that class") {
+                seen.lock().unwrap().push(first.to_string());
+                return Ok(json!({"billing": ["zzz"], "shipping": ["qqq"], "technical": ["xxx"]}).to_string());
+            }
+            Ok("{}".into())
+        }),
+    };
+    let provider = doubles(student, teacher);
+    let (lock, _, _) = project.build(Arc::clone(&provider)).await.unwrap();
+    let prompts = vocabulary_prompts.lock().unwrap().clone();
+    assert!(!prompts.is_empty() && prompts[0].contains("billing (charges, refunds)"), "the teacher must read the node's prompt:\n{prompts:?}");
+    let classify = node(&lock, "classify");
+    assert_eq!(classify.kind, "code", "{classify:?}");
+    let code = classify.code.as_deref().unwrap();
+    assert!(code.contains(r#""billing": ["charge","refund","zzz"]"#), "the prompt's words first, singular:\n{code}");
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+    let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap();
+    for (message, team) in [("Where are my deliveries?", "shipping"), ("I got refunded the wrong sum", "billing"), ("Errors everywhere on the page", "technical")] {
+        let mut arguments = serde_json::Map::new();
+        arguments.insert("message".into(), json!(message));
+        assert_eq!(sandbox.call(code, "run", arguments).await.unwrap(), json!(team), "{message}");
+    }
+}
+
+#[tokio::test]
 async fn a_build_that_cannot_succeed_stops_early_and_says_why() {
     // Targets no formula, role or program of these numbers gives.
     let examples = vec![

@@ -91,7 +91,7 @@ def reader_table(text, anchors):
 pub const RELATIONS: [&str; 3] = ["nearest", "after", "before"];
 
 /// Function words: present in every text and attached to no quantity in particular.
-const FUNCTION_WORDS: [&str; 58] = [
+pub(crate) const FUNCTION_WORDS: [&str; 58] = [
     "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "by", "with", "from", "is", "are", "was", "were", "be", "it", "that",
     "this", "how", "what", "many", "much", "if", "he", "she", "they", "his", "her", "their", "them", "then", "there", "does", "do", "did",
     "has", "have", "had", "will", "would", "each", "per", "all", "into", "as", "so", "up", "out", "some", "after", "before", "than", "who", "which",

@@ -6,17 +6,28 @@
 //! prompt and constrained output; a 1.5B teacher writes poor classifiers as free
 //! code but knows which words go with which class. So the teacher fills a structure
 //! (JSON lists of words) and the build writes the code: each class scores the
-//! number of its words found at word starts in the text, the highest wins, ties go
+//! number of its words found at word starts in the text (words of three letters
+//! or fewer only as whole words), the highest wins, ties go
 //! to the class listed first, and a text with none of the words gets the class the
 //! training examples have most often. The vocabulary is asked to go beyond the
 //! training wording, so the classifier can hold on texts worded otherwise; whether
 //! it does is measured on held-out data, not assumed.
+//!
+//! v17: the words the user wrote for each class in the node's own text ("billing
+//! (payments, charges, refunds, invoices)") come first. They are the user's
+//! definition of the classes, and before v17 the teacher was shown only the
+//! system line, not the prompt that holds them. Measured on the two language sets
+//! already used (both measured before, so development data): the later set's
+//! kept vocabulary read 56/100 held-out alone and 62/100 with the prompt's words
+//! in front; the words alone read 58, and matched nothing in 50 messages, so they
+//! are precise but few. Whether this holds is measured on a set written after it.
 
 use serde_json::{json, Map, Value};
 
 use super::{as_code_node, code_arguments, reference_value, Candidate, MoveContext};
 use crate::models::OutputConstraint;
 use crate::optimize::critique_history::render_history;
+use crate::optimize::role_readers::FUNCTION_WORDS;
 use crate::optimize::gold_trace::{node_schema, pretty};
 use crate::optimize::settings::Move;
 use crate::optimize::teacher::{json_object_in, render_prompt, user, TeacherError, CLASS_VOCABULARY_PROMPT};
@@ -53,7 +64,8 @@ pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) 
         let Some(gold) = gold else { continue };
         examples.push_str(&format!("- {} → {}\n", pretty(&Value::String(text.chars().take(300).collect())), gold.as_str().unwrap_or_default()));
     }
-    let task = node.system.clone().unwrap_or_else(|| format!("the step `{}` of the workflow `{}`", node.name, context.workflow.name));
+    let task = node_task_text(node).unwrap_or_else(|| format!("the step `{}` of the workflow `{}`", node.name, context.workflow.name));
+    let described = described_words(&task, &classes);
     let shape: Map<String, Value> = classes.iter().map(|class| (class.clone(), json!(["..."]))).collect();
     let prompt = render_prompt(
         CLASS_VOCABULARY_PROMPT,
@@ -72,7 +84,7 @@ pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) 
         context.tried(Move::Offload, "keyword classifier: the teacher's reply was not JSON", 0);
         return Ok(None);
     };
-    let vocabulary = clean_vocabulary(&classes, &object);
+    let vocabulary = clean_vocabulary(&classes, &described, &object);
     if vocabulary.iter().all(|(_, words)| words.is_empty()) {
         context.tried(Move::Offload, "keyword classifier: the teacher listed no words", 0);
         return Ok(None);
@@ -84,9 +96,10 @@ pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) 
     let outputs = context.trial.outputs_of(std::slice::from_ref(&candidate)).await;
     let score = context.trial.score(&outputs);
     let words: usize = vocabulary.iter().map(|(_, words)| words.len()).sum();
-    context.tried(Move::Offload, format!("keyword classifier over {words} teacher-listed words"), score);
+    let from_the_node: usize = described.iter().map(|(_, words)| words.len()).sum();
+    context.tried(Move::Offload, format!("keyword classifier over {words} words ({from_the_node} from the node's own text, the rest teacher-listed)"), score);
     let critique = format!(
-        "The student cannot reliably choose among {}: the teacher listed the words that signal each class ({words} in all); counting them in `{reference}` chose right on {score} of {} training examples (the student: {score_before}); a text with none of them gets `{fallback}`, the most frequent class in training.",
+        "The student cannot reliably choose among {}: the words that signal each class ({words} in all: {from_the_node} the node's own text gives for its classes, the rest listed by the teacher) counted in `{reference}` chose right on {score} of {} training examples (the student: {score_before}); a text with none of them gets `{fallback}`, the most frequent class in training.",
         classes.join(", "),
         context.trial.total()
     );
@@ -98,14 +111,97 @@ pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) 
     Ok(candidate.beats(score_before, 0.0, true).then_some(candidate))
 }
 
-/// Per class (declared order): its words, lower-cased, trimmed, without quotes or
-/// duplicates, and without words the teacher listed under an earlier class.
-fn clean_vocabulary(classes: &[String], object: &Map<String, Value>) -> Vec<(String, Vec<String>)> {
-    let mut seen = std::collections::BTreeSet::new();
+/// What the node asks, as the teacher should read it: its system line and its
+/// prompt (which is where a user describes the classes), or none when it has
+/// neither.
+fn node_task_text(node: &crate::plan::lock_file::LockedNode) -> Option<String> {
+    let parts: Vec<&str> = [node.system.as_deref(), node.prompt.as_deref()].into_iter().flatten().map(str::trim).filter(|part| !part.is_empty()).collect();
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
+}
+
+/// The words the node's own text gives for each class: a class name followed by a
+/// parenthesised list, as in "billing (payments, charges, refunds, invoices)".
+/// Items are split at commas, semicolons, slashes and "or"/"and"; a leading
+/// article goes; an item of three words or more gives its content words of four
+/// letters or more one by one ("website not working" → website, working), because
+/// a long phrase is rarely written the same way again; a plural ending goes (the
+/// classifier matches at word starts, so "payment" also finds "payments").
+/// Classes the text does not describe get none.
+pub fn described_words(text: &str, classes: &[String]) -> Vec<(String, Vec<String>)> {
+    let lower = text.to_lowercase();
     classes
         .iter()
         .map(|class| {
-            let words: Vec<String> = object
+            let mut words: Vec<String> = Vec::new();
+            let class_lower = class.to_lowercase();
+            let mut from = 0;
+            while let Some(found) = lower[from..].find(&class_lower) {
+                let start = from + found;
+                let end = start + class_lower.len();
+                from = end;
+                let starts_a_word = lower[..start].chars().next_back().map_or(true, |c| !c.is_alphanumeric());
+                let rest = lower[end..].trim_start();
+                if !starts_a_word || !rest.starts_with('(') {
+                    continue;
+                }
+                let Some(close) = rest.find(')') else { continue };
+                for item in rest[1..close].split([',', ';', '/']).flat_map(|part| part.split(" or ")).flat_map(|part| part.split(" and ")) {
+                    let item = normalise(item);
+                    let item_words: Vec<&str> = item.split(' ').filter(|word| !word.is_empty()).collect();
+                    let item_words = match item_words.split_first() {
+                        Some((first, rest)) if !rest.is_empty() && ["the", "a", "an"].contains(first) => rest.to_vec(),
+                        _ => item_words,
+                    };
+                    let pieces: Vec<String> = if item_words.len() >= 3 {
+                        item_words.iter().filter(|word| word.len() >= 4 && !FUNCTION_WORDS.contains(word)).map(|word| word.to_string()).collect()
+                    } else {
+                        vec![item_words.join(" ")]
+                    };
+                    for piece in pieces {
+                        let piece = singular(&piece);
+                        if piece.len() >= 3 && !words.contains(&piece) {
+                            words.push(piece);
+                        }
+                    }
+                }
+            }
+            (class.clone(), words)
+        })
+        .collect()
+}
+
+/// A word or a phrase's last word without its plural ending, so that it finds the
+/// singular and the plural at word starts: "addresses" → "address", "boxes" →
+/// "box", "deliveries" → "deliver", "refunds" → "refund"; a
+/// word ending in "ss" or "us" is left as it is.
+fn singular(phrase: &str) -> String {
+    let (head, last) = phrase.rsplit_once(' ').map_or(("", phrase), |(head, last)| (head, last));
+    let sibilant_plural = ["sses", "uses", "xes", "ches", "shes"].iter().any(|ending| last.ends_with(ending));
+    let last = if sibilant_plural {
+        last[..last.len() - 2].to_string()
+    } else if let Some(stem) = last.strip_suffix("ies").filter(|stem| stem.len() >= 2) {
+        // "deliveries" → "deliver", which finds "delivery" and "deliveries" at
+        // word starts alike; a short stem keeps its "y" ("cities" → "city").
+        if stem.len() >= 4 { stem.to_string() } else { format!("{stem}y") }
+    } else if last.len() > 3 && last.ends_with('s') && !last.ends_with("ss") && !last.ends_with("us") {
+        last[..last.len() - 1].to_string()
+    } else {
+        last.to_string()
+    };
+    if head.is_empty() { last } else { format!("{head} {last}") }
+}
+
+/// Per class (declared order): the words the node's text describes it with, then
+/// the teacher's, lower-cased, trimmed, without quotes or duplicates, and without a
+/// word already given to an earlier class (or, from the teacher, to any class the
+/// node's text describes with it: the user's own description wins).
+fn clean_vocabulary(classes: &[String], described: &[(String, Vec<String>)], object: &Map<String, Value>) -> Vec<(String, Vec<String>)> {
+    let mut seen: std::collections::BTreeSet<String> = described.iter().flat_map(|(_, words)| words.iter().cloned()).collect();
+    classes
+        .iter()
+        .map(|class| {
+            let own = described.iter().find(|(described_class, _)| described_class == class).map(|(_, words)| words.clone()).unwrap_or_default();
+            let teacher: Vec<String> = object
                 .get(class)
                 .and_then(Value::as_array)
                 .into_iter()
@@ -116,7 +212,7 @@ fn clean_vocabulary(classes: &[String], object: &Map<String, Value>) -> Vec<(Str
                 .filter(|word| seen.insert(word.clone()))
                 .take(MAX_WORDS_PER_CLASS)
                 .collect();
-            (class.clone(), words)
+            (class.clone(), own.into_iter().chain(teacher).collect())
         })
         .collect()
 }
@@ -161,7 +257,9 @@ def run({text_argument}):
     for name in CLASSES:
         score = 0
         for word in VOCABULARY[name]:
-            if (" " + word) in text:
+            # At a word start, so "refund" finds "refunded"; a word of three
+            # letters or fewer only whole, or "app" would find "appreciate".
+            if (" " + word + (" " if len(word) <= 3 else "")) in text:
                 score += 1
         if score > best_score:
             best = name
@@ -181,9 +279,34 @@ mod tests {
     fn the_vocabulary_is_cleaned_and_not_shared_between_classes() {
         let classes = vec!["billing".to_string(), "shipping".to_string()];
         let object = json!({"billing": ["Refund", "refund", "charged twice", "billing", "ok"], "shipping": ["refund", "parcel", "Tracking-number"]});
-        let vocabulary = clean_vocabulary(&classes, object.as_object().unwrap());
+        let vocabulary = clean_vocabulary(&classes, &[], object.as_object().unwrap());
         assert_eq!(vocabulary[0].1, vec!["refund", "charged twice"]);
         assert_eq!(vocabulary[1].1, vec!["parcel", "tracking number"]);
+    }
+
+    #[test]
+    fn the_node_text_describes_its_classes_and_its_words_come_first() {
+        let classes: Vec<String> = ["billing", "shipping", "technical", "account"].map(String::from).to_vec();
+        let prompt = "Which team? billing (payments, charges, refunds, invoices), shipping (parcels, delivery, addresses), technical (the app or website not working) or account (signing in, passwords, profile, personal data). Accounting (x) is not a class.";
+        let described = described_words(prompt, &classes);
+        assert_eq!(described[0].1, vec!["payment", "charge", "refund", "invoice"]);
+        assert_eq!(described[1].1, vec!["parcel", "delivery", "address"]);
+        assert_eq!(described[2].1, vec!["app", "website", "working"]);
+        assert_eq!(described[3].1, vec!["signing in", "password", "profile", "personal data"]);
+        // The teacher's "parcel" under billing is dropped: the node's text gives it to shipping.
+        let object = json!({"billing": ["parcel", "receipt"], "shipping": ["courier"]});
+        let vocabulary = clean_vocabulary(&classes, &described, object.as_object().unwrap());
+        assert_eq!(vocabulary[0].1, vec!["payment", "charge", "refund", "invoice", "receipt"]);
+        assert_eq!(vocabulary[1].1, vec!["parcel", "delivery", "address", "courier"]);
+    }
+
+    #[test]
+    fn a_text_without_descriptions_gives_no_words() {
+        let classes: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        assert!(described_words("Answer with a class.", &classes).iter().all(|(_, words)| words.is_empty()));
+        // "a" inside "an" or "answer" is not the class "a": only a whole word before "(".
+        assert!(described_words("Answer (one word) as an (x) class.", &classes).iter().all(|(_, words)| words.is_empty()));
+        assert_eq!(described_words("b (deliveries; statuses; cities)", &classes)[1].1, vec!["deliver", "status", "city"]);
     }
 
     #[test]
