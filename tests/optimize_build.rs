@@ -811,6 +811,40 @@ async fn a_teacher_reply_that_is_rejected_counts_as_a_round_of_its_chain() {
     assert_eq!(provider.teacher_calls.load(Ordering::Relaxed), 7);
 }
 
+#[tokio::test]
+async fn teacher_code_is_not_asked_again_after_every_reply_of_a_step_was_rejected() {
+    // The vocabulary gets 2 of 3 right, so the node is descended again; every code
+    // reply writes the answer literally. Step 1 asks two chains (two rejected
+    // replies each); later steps must not ask for code again (v17: the real
+    // support-triage build spent its time budget asking).
+    let project = Project::new("rejected-everywhere", &triage_flow("[offload]"), &triage_examples());
+    let student = RuleModel { name: "student".into(), rule: Box::new(|_| Ok("\"technical\"".into())) };
+    let code_requests = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&code_requests);
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            let first = first_message(request);
+            if first.contains("show that it belongs to that class") {
+                return Ok(json!({"billing": ["charged"], "shipping": ["parcel"], "technical": ["zzz"]}).to_string());
+            }
+            if first.contains("Write a deterministic Python function") {
+                counted.fetch_add(1, Ordering::Relaxed);
+                return Ok("```python\ndef run(message):\n    return \"billing\"\n```".into());
+            }
+            Ok("{}".into())
+        }),
+    };
+    let provider = doubles(student, teacher);
+    let (lock, _, events) = project.build(Arc::clone(&provider)).await.unwrap();
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 2);
+    let rejected: Vec<u32> = events.iter().filter_map(|event| match event { BuildEvent::MoveTried { detail, step, .. } if detail.contains("hard-codes the answer") => Some(*step), _ => None }).collect();
+    assert_eq!(rejected, vec![1, 1, 1, 1], "{events:#?}");
+    assert_eq!(code_requests.load(Ordering::Relaxed), 4);
+    let steps = events.iter().filter(|event| matches!(event, BuildEvent::NodeStarted { .. })).count();
+    assert!(steps >= 2, "the node must have been descended again for the test to mean anything: {events:#?}");
+}
+
 /// Three phrasings of one problem, the numbers in a different order in each:
 /// (rolls baked − rolls given to the shelter) × price.
 const BAKERY: [(&str, f64); 3] = [

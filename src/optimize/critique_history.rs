@@ -28,6 +28,10 @@ pub enum AttemptVerdict {
     Kept { train_before: usize, train_after: usize },
     /// Better on the node, but the whole plan passed fewer training examples.
     Reverted { train_before: usize, train_after: usize },
+    /// Every reply the teacher gave this move was rejected before it could be
+    /// scored (no code in it, or the expected answer written literally). Not shown
+    /// to the teacher; it tells later steps not to ask for the move again.
+    EveryReplyRejected,
 }
 
 /// One candidate proposed for a node.
@@ -51,14 +55,14 @@ pub fn render_history(attempts: &[Attempt]) -> String {
     if attempts.is_empty() {
         return String::new();
     }
-    let attempts: Vec<&Attempt> = attempts.iter().filter(|attempt| attempt.verdict != AttemptVerdict::Measured).collect();
+    let attempts: Vec<&Attempt> = attempts.iter().filter(|attempt| !matches!(attempt.verdict, AttemptVerdict::Measured | AttemptVerdict::EveryReplyRejected)).collect();
     if attempts.is_empty() {
         return String::new();
     }
     let mut text = String::from("Earlier attempts on this step (do not repeat one that failed; fix what its critique names):\n");
     for (index, attempt) in attempts.iter().enumerate() {
         let verdict = match &attempt.verdict {
-            AttemptVerdict::Scored | AttemptVerdict::Measured => String::new(),
+            AttemptVerdict::Scored | AttemptVerdict::Measured | AttemptVerdict::EveryReplyRejected => String::new(),
             AttemptVerdict::NotBetter => " — no better than the step as it was".to_string(),
             AttemptVerdict::Kept { train_before, train_after } => format!(" — kept (whole workflow: {train_before} → {train_after} training examples right)"),
             AttemptVerdict::Reverted { train_before, train_after } => format!(" — rejected: the whole workflow dropped from {train_before} to {train_after} training examples right"),

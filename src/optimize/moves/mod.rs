@@ -103,6 +103,13 @@ impl MoveContext<'_> {
         self.attempts.lock().expect("never poisoned").push(attempt);
     }
 
+    /// Records that every reply the teacher gave `the_move` was rejected unscored,
+    /// so later steps need not ask for it again.
+    pub fn every_reply_rejected(&self, the_move: Move, detail: impl Into<String>) {
+        let attempt = Attempt { step: self.step, the_move, critique: String::new(), artefact: detail.into(), score: 0, total: self.trial.total(), verdict: AttemptVerdict::EveryReplyRejected };
+        self.attempts.lock().expect("never poisoned").push(attempt);
+    }
+
     /// Records a proposal for the history the next proposals read.
     pub fn record_attempt(&self, the_move: Move, critique: &str, artefact: &str, score: usize, score_before: usize) {
         let verdict = if score > score_before { AttemptVerdict::Scored } else { AttemptVerdict::NotBetter };

@@ -15,6 +15,7 @@ use crate::optimize::context_readers::NumberContext;
 use crate::optimize::implied_constants::implied_constants;
 use crate::optimize::role_readers::{mentions, role_formula_source, role_leaves, RoleReader};
 use crate::optimize::gold_trace::{node_schema, pretty};
+use crate::optimize::critique_history::AttemptVerdict;
 use crate::optimize::settings::Move;
 use crate::optimize::teacher::{assistant, code_block_in, render_prompt, user, TeacherError, CODE_FEEDBACK_PROMPT, WRITE_CODE_PROMPT};
 use crate::models::OutputConstraint;
@@ -394,7 +395,18 @@ pub async fn teacher_code(
     if total == 0 {
         return Ok(None);
     }
+    // Fail fast (v17): when every reply of an earlier step's teacher code was
+    // rejected unscored, the teacher cannot write this node's code, and asking
+    // again with new samples costs CHAINS × rounds calls of a minute or more each
+    // on a loaded CPU (the support-triage build timed out doing so). Seen on one
+    // build; a hypothesis about the weak teacher, not a measured rule.
+    if let Some(earlier) = context.history.iter().find(|attempt| attempt.verdict == AttemptVerdict::EveryReplyRejected && attempt.step < context.step) {
+        context.found_nothing(Move::Offload, format!("teacher code not asked again: every reply in step {} was rejected", earlier.step));
+        return Ok(None);
+    }
     let all_environments = argument_environments(context, arguments, inserted).await;
+    let mut replies = 0usize;
+    let mut rejected = 0usize;
     // The structure the teacher fills matters more than the critique loop
     // (teacher notes): when the node has the numbers as a list, the first chain
     // sees only the numbers, so it computes instead of parsing prose; the second
@@ -422,8 +434,10 @@ pub async fn teacher_code(
         let mut chain_best: Option<usize> = None;
         for round in 0..ROUNDS_PER_CHAIN {
             let reply = context.teacher.ask(&format!("offload `{}`", context.node.name), messages.clone(), OutputConstraint::None, sample).await?;
+            replies += 1;
             messages.push(assistant(reply.clone()));
             let Some(code) = code_block_in(&reply) else {
+                rejected += 1;
                 context.tried(Move::Offload, format!("teacher code (chain {chain}, round {round}): no code in the reply"), 0);
                 // A rejected reply is a round that scored nothing: it counts
                 // towards abandoning the chain like any round that did not improve.
@@ -435,6 +449,7 @@ pub async fn teacher_code(
                 continue;
             };
             if let Some(literal) = hard_coded_answer(&code, &context.trial.gold) {
+                rejected += 1;
                 context.tried(Move::Offload, format!("teacher code (chain {chain}, round {round}): rejected, it hard-codes the answer {literal}"), 0);
                 if chain_best.is_some() {
                     break;
@@ -467,6 +482,9 @@ pub async fn teacher_code(
             let results = feedback(context, arguments, &environments, &outputs);
             messages.push(user(render_prompt(CODE_FEEDBACK_PROMPT, &[("results", &results)])));
         }
+    }
+    if replies > 0 && rejected == replies {
+        context.every_reply_rejected(Move::Offload, format!("teacher code: all {replies} replies rejected unscored"));
     }
     Ok(best)
 }
