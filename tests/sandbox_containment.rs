@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use flowc::sandbox::protocol::PROTOCOL_VERSION;
 use flowc::sandbox::{Sandbox, SandboxConfig, SandboxError, SandboxLimits};
 use serde_json::{json, Map, Value};
 
@@ -201,7 +202,7 @@ fn scripted_worker(after_request: &str, timeout: Duration) -> SandboxConfig {
     let mut config = SandboxConfig::for_worker_program("/bin/sh");
     config.worker_arguments = vec![
         "-c".into(),
-        format!("read setup; echo '{{\"protocol\":1}}'; read request; {after_request}"),
+        format!("read setup; echo '{{\"protocol\":{PROTOCOL_VERSION}}}'; read request; {after_request}"),
     ];
     config.limits.timeout = timeout;
     config

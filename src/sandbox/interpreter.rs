@@ -1,8 +1,9 @@
 //! One call, evaluated in this process: parse, run the module, call the function,
 //! convert the result. The worker runs this for every request; it holds no state
 //! between calls except the (immutable) globals and the syntax trees of sources it
-//! has parsed ([`ParsedSources`], a pure function of the text), so a call's value
-//! depends only on its source and arguments, whichever worker runs it.
+//! has parsed (a pure function of the text: the worker keeps them by source id in
+//! `WorkerSources`, [`Interpreter::call`] by text in [`ParsedSources`]), so a call's
+//! value depends only on its source and arguments, whichever worker runs it.
 //!
 //! Every call gets a fresh starlark module and heap: nothing one call does (a global
 //! list it appends to, say) can be seen by the next.
@@ -59,6 +60,7 @@ impl Interpreter {
     }
 
     /// Runs `source`, then calls `function` with `arguments` as keyword arguments.
+    /// Keeps the parse of `source` for the next call of the same text.
     pub fn call(
         &self,
         source: &str,
@@ -67,9 +69,26 @@ impl Interpreter {
         budget: CallBudget,
     ) -> Result<JsonValue, SandboxError> {
         let started = Instant::now();
-        let ast = self.parsed.get_or_parse(source, || {
-            AstModule::parse(SOURCE_NAME, source.to_owned(), &self.dialect).map_err(|error| syntax_error(&error, source))
-        })?;
+        let ast = self.parsed.get_or_parse(source, || self.parse(source))?;
+        self.call_parsed(ast, started, function, arguments, budget)
+    }
+
+    /// The syntax tree of `source`, or its syntax error as a call reports it.
+    pub(crate) fn parse(&self, source: &str) -> Result<AstModule, SandboxError> {
+        AstModule::parse(SOURCE_NAME, source.to_owned(), &self.dialect).map_err(|error| syntax_error(&error, source))
+    }
+
+    /// Runs a parsed source in a fresh module, then calls `function`. The timeout
+    /// counts from `started`, which is before the parse when there was one, so a
+    /// call's time limit covers the same work whether or not its parse was kept.
+    pub(crate) fn call_parsed(
+        &self,
+        ast: AstModule,
+        started: Instant,
+        function: &str,
+        arguments: &Map<String, JsonValue>,
+        budget: CallBudget,
+    ) -> Result<JsonValue, SandboxError> {
         let deadline = started + budget.timeout;
         let deadline_passed = Cell::new(false);
         Module::with_temp_heap(|module| {

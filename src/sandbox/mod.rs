@@ -32,8 +32,10 @@
 //! Files, one concept each: [`error`] (how a call fails), [`limits`] (what is
 //! limited, and how each limit is enforced), [`values`] (JSON ↔ starlark values),
 //! [`prelude`] (the globals), [`interpreter`] (one call, in process), `parsed_sources`
-//! (each source parsed once per worker), [`protocol`]
-//! (the lines between flowc and a worker), [`worker`] (the worker process),
+//! (each source parsed once, for [`interpreter::Interpreter::call`]), [`protocol`]
+//! (the lines between flowc and a worker), `source_ids` (the id flowc gives each
+//! source text, so it crosses to a worker once), [`worker`] (the worker process),
+//! `worker_sources` (the sources a worker was given, by id, each parsed once),
 //! [`worker_process`] (flowc's handle on one worker), [`pool`] (the workers).
 
 pub mod error;
@@ -44,9 +46,11 @@ pub mod pool;
 pub mod prelude;
 pub mod protocol;
 pub mod signature;
+mod source_ids;
 pub mod values;
 pub mod worker;
 pub mod worker_process;
+mod worker_sources;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -60,7 +64,8 @@ pub use limits::SandboxLimits;
 pub use worker::worker_main;
 
 use pool::{Job, WorkerPool, WorkerSettings};
-use protocol::{CallRequest, ExactJson};
+use protocol::{CallRequest, ExactJson, WorkerRequest};
+use source_ids::SourceIds;
 
 /// The hidden subcommand that turns the flowc binary into a worker.
 pub const WORKER_SUBCOMMAND: &str = "__sandbox-worker";
@@ -121,6 +126,7 @@ pub struct Sandbox {
 struct SandboxShared {
     pool: WorkerPool,
     limits: SandboxLimits,
+    sources: SourceIds,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -153,6 +159,7 @@ impl Sandbox {
             shared: Arc::new(SandboxShared {
                 pool,
                 limits: config.limits,
+                sources: SourceIds::default(),
             }),
         })
     }
@@ -180,19 +187,21 @@ impl Sandbox {
         arguments: Map<String, JsonValue>,
     ) -> Result<JsonValue, SandboxError> {
         let limits = &self.shared.limits;
-        let request = CallRequest {
-            source: Cow::Borrowed(source),
+        let source = self.shared.sources.identify(source);
+        let request = WorkerRequest::Call(CallRequest {
+            source_id: source.id,
             function: Cow::Borrowed(function),
             arguments: ExactJson::new(JsonValue::Object(arguments)),
             max_steps: limits.max_steps,
             timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX).max(1),
-        };
+        });
         let mut request_line = serde_json::to_vec(&request).map_err(|error| SandboxError::UnsupportedValue {
             message: format!("the arguments cannot be sent: {error}"),
         })?;
         request_line.push(b'\n');
         let (reply, outcome) = oneshot::channel();
         self.shared.pool.submit(Job {
+            source,
             request_line,
             timeout: limits.timeout,
             reply,

@@ -6,7 +6,8 @@
 //! channel that the async `call` awaits. So:
 //!
 //! - workers stay alive between calls: a call costs two pipe writes and two reads, not
-//!   a process start (the latency target is a median under 1 ms);
+//!   a process start (the latency target is a median under 1 ms), and a source is
+//!   sent to a worker once, then named by its id (see [`super::protocol`]);
 //! - a slot whose worker died or was killed starts a fresh one right away, before it
 //!   takes the next call, so the next call does not pay for the start;
 //! - the async runtime never blocks: blocking I/O happens on the slot threads, and
@@ -17,6 +18,7 @@
 //! When the last [`Sandbox`](super::Sandbox) handle is dropped, the queue closes, the
 //! slots finish the call they hold, and their workers are killed.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -27,7 +29,8 @@ use serde_json::Value as JsonValue;
 use tokio::sync::oneshot;
 
 use super::limits::KILL_GRACE;
-use super::protocol::CallResponse;
+use super::protocol::{CallResponse, SourceDefinition, WorkerRequest};
+use super::source_ids::IdentifiedSource;
 use super::worker_process::{death_as_error, ExchangeFailure, WorkerProcess};
 use super::SandboxError;
 
@@ -40,7 +43,10 @@ pub struct WorkerSettings {
 
 /// One call, waiting for a slot.
 pub struct Job {
-    /// The serialized request, ending in `\n`.
+    /// The source the call runs: its id is in the request, its text goes to a
+    /// worker that does not keep it yet.
+    pub source: IdentifiedSource,
+    /// The serialized call (naming the source by id), ending in `\n`.
     pub request_line: Vec<u8>,
     pub timeout: Duration,
     pub reply: oneshot::Sender<Result<JsonValue, SandboxError>>,
@@ -155,14 +161,27 @@ fn run_job(
     let Some(process) = worker.as_mut() else {
         unreachable!("a worker was just started");
     };
-    // The worker stops itself at the timeout; the grace covers a step that runs long
-    // (one huge sort) before the worker's next check of its deadline.
-    let deadline = Instant::now() + job.timeout + KILL_GRACE;
     let max_response_bytes = usize::try_from(settings.max_memory_bytes).unwrap_or(usize::MAX);
-    let outcome = process.exchange(&job.request_line, deadline, max_response_bytes);
+    let read_response = |line: Vec<u8>| serde_json::from_slice::<CallResponse>(&line);
+    let mut outcome = exchange_call(process, job, max_response_bytes).map(read_response);
+    if let Ok(Ok(CallResponse::UnknownSource(id))) = outcome {
+        // flowc's account of the worker's sources was wrong: nothing ran, so the call
+        // is sent again with its source, once.
+        process.forget_source(id);
+        outcome = exchange_call(process, job, max_response_bytes).map(read_response);
+    }
     match outcome {
-        Ok(line) => match serde_json::from_slice::<CallResponse>(&line) {
+        Ok(response) => match response {
             Ok(CallResponse::Value(value)) => value.into_json().map_err(|message| SandboxError::Worker { message }),
+            Ok(CallResponse::UnknownSource(id)) => {
+                // Unknown just after it was given: this worker does not follow the
+                // protocol, and is not trusted with another call.
+                process.kill();
+                *worker = None;
+                Err(SandboxError::Worker {
+                    message: format!("the worker lost source {id} that it had just been given"),
+                })
+            }
             Ok(CallResponse::Error(error)) => {
                 // After a memory limit or an internal failure, the worker's heap may be
                 // fragmented or its state doubtful: it is replaced (a few
@@ -205,4 +224,25 @@ fn run_job(
             Err(death_as_error(&ending, settings.max_memory_bytes))
         }
     }
+}
+
+/// Sends the call, preceded by its source's definition when the worker does not keep
+/// the source, and reads the answer.
+fn exchange_call(process: &mut WorkerProcess, job: &Job, max_response_bytes: usize) -> Result<Vec<u8>, ExchangeFailure> {
+    // The worker stops itself at the timeout; the grace covers a step that runs long
+    // (one huge sort) before the worker's next check of its deadline.
+    let deadline = Instant::now() + job.timeout + KILL_GRACE;
+    if process.knows_source(job.source.id) {
+        return process.exchange(&job.request_line, deadline, max_response_bytes);
+    }
+    let definition = WorkerRequest::DefineSource(SourceDefinition {
+        id: job.source.id,
+        text: Cow::Borrowed(&job.source.text),
+    });
+    let mut lines = Vec::with_capacity(job.source.text.len() + job.request_line.len() + 64);
+    serde_json::to_writer(&mut lines, &definition).expect("a number and a string serialise");
+    lines.push(b'\n');
+    lines.extend_from_slice(&job.request_line);
+    process.record_source_sent(job.source.id);
+    process.exchange(&lines, deadline, max_response_bytes)
 }

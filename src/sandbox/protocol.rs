@@ -1,17 +1,33 @@
 //! The messages between flowc and a worker: one JSON object per line, each way.
 //!
 //! ```text
-//! flowc → worker   {"protocol":1,"max_memory_bytes":536870912}          (once, first)
-//! worker → flowc   {"protocol":1}                                       (ready)
-//! flowc → worker   {"source":"def run(x): ...","function":"run",
+//! flowc → worker   {"protocol":2,"max_memory_bytes":536870912}          (once, first)
+//! worker → flowc   {"protocol":2}                                       (ready)
+//! flowc → worker   {"define_source":{"id":7,"text":"def run(x): ..."}}  (no answer)
+//! flowc → worker   {"call":{"source_id":7,"function":"run",
 //!                   "arguments":{"json":{"x":2.5},"float_bits":[4612811918334230528]},
-//!                   "max_steps":10000000,"timeout_ms":10000}
+//!                   "max_steps":10000000,"timeout_ms":10000}}
 //! worker → flowc   {"value":{"json":5.0,"float_bits":[4617315517961601024]}}
 //!               or {"error":{"kind":"step_limit","steps":10000000}}
+//!               or {"unknown_source":7}
 //! ```
 //!
-//! The worker answers requests in order, one at a time; flowc never sends a second
-//! request before the first answer. A worker that reads end-of-file on stdin exits.
+//! The worker answers calls in order, one at a time; flowc never sends a second call
+//! before the first answer. A worker that reads end-of-file on stdin exits.
+//!
+//! **A source crosses the pipe once per worker**, not once per call: flowc gives each
+//! distinct source text an id ([`super::source_ids`]), sends `define_source` the first
+//! time a worker is to run it, written in the same write as the call, and from then on
+//! calls name the id. A served plan's code node is a few kilobytes that every request
+//! used to carry, escaped into JSON by flowc and unescaped, copied and hashed by the
+//! worker. The worker keeps at most [`WORKER_SOURCE_CAPACITY`] sources and forgets them
+//! all when a new one would pass that ([`super::worker_sources`]); flowc keeps the
+//! same account of each worker ([`super::worker_process`]), so it sends the text again
+//! exactly when the worker has forgotten it. Should the two accounts ever disagree,
+//! the worker answers `unknown_source` instead of running anything and flowc sends the
+//! definition and the call again; a new worker (after a crash or a limit) starts with
+//! no sources and is sent them again. Ids are never reused for another text, so a
+//! stale id can only be unknown, never the wrong code.
 //!
 //! **Floats are carried twice**: as JSON numbers (so the line stays readable) and as
 //! their exact bits. serde_json writes a float as its shortest round-trip text, but
@@ -33,7 +49,12 @@ use super::SandboxError;
 
 /// Bumped whenever a message changes shape, so that a worker from another flowc
 /// build is refused at the handshake instead of misread.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// How many sources one worker keeps (and flowc believes it keeps): a plan has a
+/// handful; a caller sending ever-new sources (the optimiser trying candidates) only
+/// ever has the last ones kept.
+pub const WORKER_SOURCE_CAPACITY: usize = 64;
 
 /// flowc → worker, once, before anything else.
 #[derive(Debug, Serialize, Deserialize)]
@@ -48,11 +69,27 @@ pub struct WorkerReady {
     pub protocol: u32,
 }
 
-/// flowc → worker: one call.
+/// flowc → worker: a source to keep under an id, or a call.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerRequest<'a> {
+    /// Not answered: the call that needs it follows at once.
+    DefineSource(#[serde(borrow)] SourceDefinition<'a>),
+    Call(#[serde(borrow)] CallRequest<'a>),
+}
+
+/// flowc → worker: the text behind a source id.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SourceDefinition<'a> {
+    pub id: u64,
+    #[serde(borrow)]
+    pub text: Cow<'a, str>,
+}
+
+/// flowc → worker: one call of a source the worker was given.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CallRequest<'a> {
-    #[serde(borrow)]
-    pub source: Cow<'a, str>,
+    pub source_id: u64,
     #[serde(borrow)]
     pub function: Cow<'a, str>,
     /// Always an object: the keyword arguments.
@@ -67,6 +104,9 @@ pub struct CallRequest<'a> {
 pub enum CallResponse {
     Value(ExactJson),
     Error(SandboxError),
+    /// The worker has no source of this id (see the module docs): nothing ran, and
+    /// flowc sends the definition with the call again. Never reaches a caller.
+    UnknownSource(u64),
 }
 
 /// A JSON value with the exact bits of its floats beside it (see the module docs).

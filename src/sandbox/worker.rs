@@ -1,7 +1,8 @@
 //! The worker process: `flowc __sandbox-worker`, started by flowc, never by people.
 //!
-//! It reads the setup line, puts the OS limits on itself, then answers call requests
-//! on stdin with responses on stdout until stdin closes (see [`super::protocol`]).
+//! It reads the setup line, puts the OS limits on itself, then keeps the sources it
+//! is given and answers call requests on stdin with responses on stdout until stdin
+//! closes (see [`super::protocol`]).
 //! Code runs here rather than in flowc so that what no interpreter check can stop (an
 //! allocation of 16 GB in one step, a native stack overflow) ends this process, not
 //! flowc; flowc then reports the call's error and starts another worker.
@@ -13,13 +14,14 @@
 use std::io::{self, BufRead, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value as JsonValue;
 
 use super::interpreter::{CallBudget, Interpreter};
 use super::limits::{apply_to_this_worker_process, INTERPRETER_STACK_BYTES};
-use super::protocol::{CallRequest, CallResponse, ExactJson, WorkerReady, WorkerSetup, PROTOCOL_VERSION};
+use super::protocol::{CallRequest, CallResponse, ExactJson, WorkerReady, WorkerRequest, WorkerSetup, PROTOCOL_VERSION};
+use super::worker_sources::{GivenSource, WorkerSources};
 use super::SandboxError;
 
 /// The entry point of `flowc __sandbox-worker`. Failures before the first request
@@ -83,6 +85,7 @@ fn serve_requests(max_memory_bytes: u64) -> Result<(), String> {
             protocol: PROTOCOL_VERSION,
         },
     )?;
+    let mut sources = WorkerSources::default();
     let mut line = String::new();
     loop {
         line.clear();
@@ -92,18 +95,45 @@ fn serve_requests(max_memory_bytes: u64) -> Result<(), String> {
         if read == 0 {
             return Ok(()); // flowc closed the pipe: the sandbox is being shut down.
         }
-        let response = match answer(&interpreter, &line, max_memory_bytes) {
-            Ok(value) => CallResponse::Value(ExactJson::new(value)),
-            Err(error) => CallResponse::Error(error),
+        let response = match serde_json::from_str::<WorkerRequest>(&line) {
+            Ok(WorkerRequest::DefineSource(definition)) => {
+                sources.define(definition.id, definition.text.into_owned());
+                continue; // not answered: its call follows
+            }
+            Ok(WorkerRequest::Call(request)) => answer(&interpreter, &mut sources, request, max_memory_bytes),
+            Err(error) => CallResponse::Error(SandboxError::Worker {
+                message: format!("the worker received a malformed request: {error}"),
+            }),
         };
         send(&mut output, &response)?;
     }
 }
 
-fn answer(interpreter: &Interpreter, line: &str, max_memory_bytes: u64) -> Result<JsonValue, SandboxError> {
-    let request: CallRequest = serde_json::from_str(line).map_err(|error| SandboxError::Worker {
-        message: format!("the worker received a malformed request: {error}"),
-    })?;
+fn answer(
+    interpreter: &Interpreter,
+    sources: &mut WorkerSources,
+    request: CallRequest,
+    max_memory_bytes: u64,
+) -> CallResponse {
+    // The time limit counts from here, before a first call's parse, as it did when
+    // every call carried (and parsed) its source.
+    let started = Instant::now();
+    let Some(source) = sources.get_mut(request.source_id) else {
+        return CallResponse::UnknownSource(request.source_id);
+    };
+    match run_call(interpreter, source, started, request, max_memory_bytes) {
+        Ok(value) => CallResponse::Value(ExactJson::new(value)),
+        Err(error) => CallResponse::Error(error),
+    }
+}
+
+fn run_call(
+    interpreter: &Interpreter,
+    source: &mut GivenSource,
+    started: Instant,
+    request: CallRequest,
+    max_memory_bytes: u64,
+) -> Result<JsonValue, SandboxError> {
     let arguments = match request.arguments.into_json() {
         Ok(JsonValue::Object(arguments)) => arguments,
         Ok(_) => {
@@ -119,7 +149,15 @@ fn answer(interpreter: &Interpreter, line: &str, max_memory_bytes: u64) -> Resul
         timeout: Duration::from_millis(request.timeout_ms),
     };
     catch_unwind(AssertUnwindSafe(|| {
-        interpreter.call(&request.source, &request.function, &arguments, budget)
+        let ast = match &source.parsed {
+            Some(ast) => ast.clone(),
+            None => {
+                let ast = interpreter.parse(&source.text)?;
+                source.parsed = Some(ast.clone());
+                ast
+            }
+        };
+        interpreter.call_parsed(ast, started, &request.function, &arguments, budget)
     }))
     .unwrap_or_else(|panic| {
         let detail = panic

@@ -6,6 +6,7 @@
 //! call's deadline, so a worker that hangs costs a thread its wait, not a runtime
 //! worker.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -13,7 +14,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::protocol::{WorkerReady, WorkerSetup, PROTOCOL_VERSION};
+use super::protocol::{WorkerReady, WorkerSetup, PROTOCOL_VERSION, WORKER_SOURCE_CAPACITY};
 use super::SandboxError;
 
 /// How long a new worker may take to become ready. Starting the flowc binary takes
@@ -37,6 +38,9 @@ pub struct WorkerProcess {
     /// large enough to make the allocator consolidate its fast bins, twice per
     /// request of a two-node plan.
     read_chunk: Box<[u8]>,
+    /// The ids of the sources this worker keeps, by the rule the worker itself
+    /// follows (`WorkerSources`): what flowc need not send it again.
+    known_sources: HashSet<u64>,
     /// Drains stderr so the worker can never block on it, keeping the tail.
     stderr_reader: Option<JoinHandle<Vec<u8>>>,
     stopped: bool,
@@ -95,6 +99,7 @@ impl WorkerProcess {
             stdout,
             unread: Vec::new(),
             read_chunk: vec![0u8; READ_CHUNK_BYTES].into_boxed_slice(),
+            known_sources: HashSet::new(),
             stderr_reader: Some(stderr_reader),
             stopped: false,
         };
@@ -140,8 +145,28 @@ impl WorkerProcess {
         Ok(())
     }
 
-    /// Writes `request` (one line, ending in `\n`) and reads one line back, waiting
-    /// until `deadline` at most. The line comes back without its `\n`.
+    /// Whether this worker keeps the source `id`, so a call can name it alone.
+    pub fn knows_source(&self, id: u64) -> bool {
+        self.known_sources.contains(&id)
+    }
+
+    /// Records that the definition of `id` is being sent, forgetting every source
+    /// first when the worker will, because its table is full.
+    pub fn record_source_sent(&mut self, id: u64) {
+        if !self.known_sources.contains(&id) && self.known_sources.len() >= WORKER_SOURCE_CAPACITY {
+            self.known_sources.clear();
+        }
+        self.known_sources.insert(id);
+    }
+
+    /// Records that the worker said it does not have `id` after all.
+    pub fn forget_source(&mut self, id: u64) {
+        self.known_sources.remove(&id);
+    }
+
+    /// Writes `request` (lines ending in `\n`, of which only the last is answered)
+    /// and reads one line back, waiting until `deadline` at most. The line comes back
+    /// without its `\n`.
     pub fn exchange(
         &mut self,
         request: &[u8],
