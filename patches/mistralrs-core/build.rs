@@ -73,29 +73,12 @@ fn main() {
 }
 
 fn set_git_revision() {
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()
-        .and_then(|output| {
-            if output.status.success() {
-                String::from_utf8(output.stdout).ok()
-            } else {
-                None
-            }
-        })
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".to_string());
-
-    println!("cargo:rustc-env=MISTRALRS_GIT_REVISION={commit}");
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    if let Ok(head) = std::fs::read_to_string(".git/HEAD") {
-        if let Some(ref_path) = head.strip_prefix("ref:") {
-            let ref_path = ref_path.trim();
-            if !ref_path.is_empty() {
-                println!("cargo:rerun-if-changed=.git/{}", ref_path);
-            }
-        }
-    }
+    // flowc's pinned copy (patches/README.md, item 7): this crate lives inside
+    // flowc's repository, where `git rev-parse HEAD` names flowc's commit and
+    // `.git/HEAD` (relative to this folder) does not exist. A missing
+    // rerun-if-changed file makes cargo rerun the script on every build, and the
+    // revision changed with every flowc commit, so every build recompiled this
+    // crate (10–26 minutes on two cores). The revision is the release's own.
+    println!("cargo:rustc-env=MISTRALRS_GIT_REVISION=v0.8.1 (flowc patch)");
+    println!("cargo:rerun-if-changed=build.rs");
 }
