@@ -715,11 +715,9 @@ async fn a_closed_choice_the_student_gets_wrong_becomes_a_classifier_over_the_te
 }
 
 #[tokio::test]
-async fn the_words_the_prompt_gives_each_class_lead_the_classifier_and_reach_the_teacher() {
+async fn the_words_the_prompt_gives_each_class_lead_the_classifier() {
     // The user's prompt says what each team means; the teacher lists words that
-    // are no help. The classifier must still hold, from the prompt's own words,
-    // and the teacher must have been shown the prompt (v17: before, only the
-    // system line).
+    // are no help. The classifier must still hold, from the prompt's own words.
     let flow = triage_flow("[offload]").replace(
         r#"prompt = "Message: {message}""#,
         r#"prompt = "Message: {message}. Teams: billing (charges, refunds), shipping (parcels, deliveries), technical (crashes, errors).""#,
@@ -742,7 +740,9 @@ async fn the_words_the_prompt_gives_each_class_lead_the_classifier_and_reach_the
     let provider = doubles(student, teacher);
     let (lock, _, _) = project.build(Arc::clone(&provider)).await.unwrap();
     let prompts = vocabulary_prompts.lock().unwrap().clone();
-    assert!(!prompts.is_empty() && prompts[0].contains("billing (charges, refunds)"), "the teacher must read the node's prompt:\n{prompts:?}");
+    // v19: the teacher reads the system line, not the prompt (shown the prompt,
+    // the real 1.5B teacher copied its words and looped instead of adding any).
+    assert!(!prompts.is_empty() && prompts[0].contains("Sort the message for a support team.") && !prompts[0].contains("billing (charges, refunds)"), "{prompts:?}");
     let classify = node(&lock, "classify");
     assert_eq!(classify.kind, "code", "{classify:?}");
     let code = classify.code.as_deref().unwrap();

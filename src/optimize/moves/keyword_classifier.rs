@@ -21,6 +21,13 @@
 //! kept vocabulary read 56/100 held-out alone and 62/100 with the prompt's words
 //! in front; the words alone read 58, and matched nothing in 50 messages, so they
 //! are precise but few. Whether this holds is measured on a set written after it.
+//!
+//! v19: the teacher is again shown the system line only, not the prompt. Shown
+//! the prompt (v17, v18), the 1.5B teacher copied its class words and then
+//! repeated one word until the list was full: on the later2 set it added 2 words
+//! to the prompt's 14 (0.53 held-out), where from the system line it had listed
+//! 54 on the later set. A probe that named the prompt's words and asked for
+//! others looped the same way ("statement" hundreds of times).
 
 use serde_json::{json, Map, Value};
 
@@ -64,8 +71,8 @@ pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) 
         let Some(gold) = gold else { continue };
         examples.push_str(&format!("- {} → {}\n", pretty(&Value::String(text.chars().take(300).collect())), gold.as_str().unwrap_or_default()));
     }
-    let task = node_task_text(node).unwrap_or_else(|| format!("the step `{}` of the workflow `{}`", node.name, context.workflow.name));
-    let described = described_words(&task, &classes);
+    let described = described_words(&node_task_text(node).unwrap_or_default(), &classes);
+    let task = node.system.clone().unwrap_or_else(|| format!("the step `{}` of the workflow `{}`", node.name, context.workflow.name));
     let shape: Map<String, Value> = classes.iter().map(|class| (class.clone(), json!(["..."]))).collect();
     let prompt = render_prompt(
         CLASS_VOCABULARY_PROMPT,
@@ -111,9 +118,8 @@ pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) 
     Ok(candidate.beats(score_before, 0.0, true).then_some(candidate))
 }
 
-/// What the node asks, as the teacher should read it: its system line and its
-/// prompt (which is where a user describes the classes), or none when it has
-/// neither.
+/// What the node asks: its system line and its prompt (which is where a user
+/// describes the classes), or none when it has neither.
 fn node_task_text(node: &crate::plan::lock_file::LockedNode) -> Option<String> {
     let parts: Vec<&str> = [node.system.as_deref(), node.prompt.as_deref()].into_iter().flatten().map(str::trim).filter(|part| !part.is_empty()).collect();
     (!parts.is_empty()).then(|| parts.join("\n\n"))
