@@ -27,7 +27,10 @@
 //! repeated one word until the list was full: on the later2 set it added 2 words
 //! to the prompt's 14 (0.53 held-out), where from the system line it had listed
 //! 54 on the later set. A probe that named the prompt's words and asked for
-//! others looped the same way ("statement" hundreds of times).
+//! others looped the same way ("statement" hundreds of times). But a probe of
+//! the system-line prompt on later2 looped too ("bug, error, problem", over and
+//! over): the greedy teacher's repetition limits the list whichever prompt it
+//! reads, so v19 only restores the prompt the earlier figures were measured with.
 
 use serde_json::{json, Map, Value};
 
