@@ -56,6 +56,14 @@ pub const PROTOCOL_VERSION: u32 = 2;
 /// ever has the last ones kept.
 pub const WORKER_SOURCE_CAPACITY: usize = 64;
 
+/// The rule both sides follow before keeping source `id`: when it is new and
+/// [`WORKER_SOURCE_CAPACITY`] sources are kept already, every source is forgotten
+/// first. One function, so the worker's table and flowc's account of it cannot
+/// drift apart.
+pub fn forgets_every_source_before_keeping(id_is_kept: bool, kept: usize) -> bool {
+    !id_is_kept && kept >= WORKER_SOURCE_CAPACITY
+}
+
 /// flowc → worker, once, before anything else.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WorkerSetup {

@@ -14,7 +14,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::protocol::{WorkerReady, WorkerSetup, PROTOCOL_VERSION, WORKER_SOURCE_CAPACITY};
+use super::protocol::{forgets_every_source_before_keeping, WorkerReady, WorkerSetup, PROTOCOL_VERSION};
 use super::SandboxError;
 
 /// How long a new worker may take to become ready. Starting the flowc binary takes
@@ -153,7 +153,7 @@ impl WorkerProcess {
     /// Records that the definition of `id` is being sent, forgetting every source
     /// first when the worker will, because its table is full.
     pub fn record_source_sent(&mut self, id: u64) {
-        if !self.known_sources.contains(&id) && self.known_sources.len() >= WORKER_SOURCE_CAPACITY {
+        if forgets_every_source_before_keeping(self.known_sources.contains(&id), self.known_sources.len()) {
             self.known_sources.clear();
         }
         self.known_sources.insert(id);

@@ -7,7 +7,7 @@
 //! syntax error is not kept: it is reported by every call, as before, and costs what
 //! parsing costs.
 //!
-//! Bounded by count ([`WORKER_SOURCE_CAPACITY`]): when a new source would pass it,
+//! Bounded by count ([`super::protocol::WORKER_SOURCE_CAPACITY`]): when a new source would pass it,
 //! every source is forgotten, the rule flowc's account of the worker follows too
 //! (`WorkerProcess`), so flowc knows without asking when to send a text again.
 
@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use starlark::syntax::AstModule;
 
-use super::protocol::WORKER_SOURCE_CAPACITY;
+use super::protocol::forgets_every_source_before_keeping;
 
 pub struct GivenSource {
     pub text: String,
@@ -31,7 +31,7 @@ pub struct WorkerSources {
 impl WorkerSources {
     /// Keeps `text` under `id`, forgetting every source first if the table is full.
     pub fn define(&mut self, id: u64, text: String) {
-        if !self.by_id.contains_key(&id) && self.by_id.len() >= WORKER_SOURCE_CAPACITY {
+        if forgets_every_source_before_keeping(self.by_id.contains_key(&id), self.by_id.len()) {
             self.by_id.clear();
         }
         self.by_id.insert(id, GivenSource { text, parsed: None });
@@ -50,6 +50,7 @@ impl WorkerSources {
 
 #[cfg(test)]
 mod tests {
+    use super::super::protocol::WORKER_SOURCE_CAPACITY;
     use super::*;
 
     #[test]
