@@ -71,8 +71,12 @@
 #                       generated with seed 2034: four more families written on 2026-12-01 by
 #                       someone who had not seen the optimiser code, before any version after
 #                       v16 is measured on them, held out from the design of the versions after
-#                       v16); the start-up --check checks the chosen set with the seed it was
-#                       generated with
+#                       v16) or "later11" (scripts/paraphrased_families_later11.json,
+#                       bench/data/paraphrased_later11/, generated with seed 2035: four more
+#                       families written on 2026-12-02 by someone who had not seen the optimiser
+#                       code, before any version after v19 was measured on them, held out from
+#                       the design of the versions after v19); the start-up --check checks the
+#                       chosen set with the seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -104,7 +108,8 @@ case "$family_set" in
   later8) families_file="$repo/scripts/paraphrased_families_later8.json" data_rel="bench/data/paraphrased_later8" family_seed=2032 ;;
   later9) families_file="$repo/scripts/paraphrased_families_later9.json" data_rel="bench/data/paraphrased_later9" family_seed=2033 ;;
   later10) families_file="$repo/scripts/paraphrased_families_later10.json" data_rel="bench/data/paraphrased_later10" family_seed=2034 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\" or \"later10\", not \"$family_set\"" >&2; exit 2 ;;
+  later11) families_file="$repo/scripts/paraphrased_families_later11.json" data_rel="bench/data/paraphrased_later11" family_seed=2035 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\" or \"later11\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
