@@ -7,6 +7,7 @@ place, so a half-downloaded or tampered file is never used. Idempotent: a model 
 file is present with the right digest is not fetched again.
 
 Cache: $FLOWC_MODEL_DIR, else $XDG_CACHE_HOME/flowc/models, else ~/.cache/flowc/models.
+`--print-dir` prints that folder and fetches nothing.
 """
 
 import hashlib
@@ -86,6 +87,10 @@ def fetch(model: dict, destination: Path) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--print-dir"]:
+        # For scripts that need the folder (scripts/setup.sh): print it, fetch nothing.
+        print(model_dir())
+        return
     destination = model_dir()
     destination.mkdir(parents=True, exist_ok=True)
     for model in MODELS:

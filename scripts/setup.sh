@@ -24,11 +24,33 @@ echo "==> models (SmolLM2-135M student, Qwen2.5-Coder-1.5B teacher)"
 python3 scripts/fetch_models.py
 
 echo "==> llama.cpp server (the local teacher's engine, and the HTTP tests)"
-if python3 -c "import llama_cpp.server" >/dev/null 2>&1; then
-  echo "ok    llama-cpp-python is installed"
+# llama.cpp is built from source for this machine's CPU (-march=native), but without
+# Intel AMX: on a virtual machine that lists amx_tile in /proc/cpuinfo without
+# letting a process use the tiles, ggml's AMX matrix kernel dies on its first
+# `ldtilecfg` (general protection fault: a segfault on any prompt of two tokens or
+# more; seen here on 2026-12-02). The check reads a real prompt with the student, so
+# a broken build from an earlier set-up is found and rebuilt, not only a missing one.
+student_gguf="$(python3 scripts/fetch_models.py --print-dir)/SmolLM2-135M-Instruct.Q4_1.gguf"
+llama_cpp_reads_a_prompt() {
+  python3 - "$student_gguf" >/dev/null 2>&1 <<'PYTHON'
+import sys
+from llama_cpp import Llama
+model = Llama(model_path=sys.argv[1], n_ctx=256, n_threads=1, verbose=False)
+model("one two three four five six", max_tokens=1, temperature=0)
+PYTHON
+}
+without_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+if python3 -c "import llama_cpp.server" >/dev/null 2>&1 && llama_cpp_reads_a_prompt; then
+  echo "ok    llama-cpp-python is installed and reads a prompt"
 else
-  # Builds llama.cpp from source (a few minutes on 2 cores).
-  python3 -m pip install --quiet 'llama-cpp-python[server]==0.3.36'
+  # Builds llama.cpp from source (a few minutes on 2 cores); --no-cache-dir so that a
+  # wheel built earlier with other flags is not reused.
+  CFLAGS="$without_amx" CXXFLAGS="$without_amx" python3 -m pip install --quiet --no-cache-dir --force-reinstall 'llama-cpp-python[server]==0.3.36'
+  if ! llama_cpp_reads_a_prompt; then
+    echo "error: llama-cpp-python was built but cannot read a prompt with $student_gguf" >&2
+    exit 1
+  fi
+  echo "ok    llama-cpp-python built, and reads a prompt"
 fi
 
 echo "==> editor tooling: the tree-sitter CLI (tests/editors_tree_sitter.rs)"

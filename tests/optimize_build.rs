@@ -54,6 +54,14 @@ fn first_message(request: &ChatRequest) -> &str {
     request.messages.iter().find(|message| message.role == flowc::models::Role::User).map(|message| message.content.as_str()).unwrap_or("")
 }
 
+/// What a keyword-classifier request asks words for (one class per request since
+/// v20): the class's description in the node's prompt, or the class name where
+/// the prompt gives none; none for any other request.
+fn class_of_word_request(prompt: &str) -> Option<String> {
+    let rest = prompt.split_once("Texts of one class are about: ")?.1;
+    Some(rest.split_once(".\n")?.0.to_string())
+}
+
 struct Doubles {
     models: BTreeMap<String, Arc<dyn ModelBackend>>,
     teacher_calls: Arc<AtomicU64>,
@@ -691,12 +699,13 @@ async fn a_closed_choice_the_student_gets_wrong_becomes_a_classifier_over_the_te
     let teacher = RuleModel {
         name: "teacher".into(),
         rule: Box::new(|request| {
-            let first = first_message(request);
-            if first.contains("show that it belongs to that class") {
-                // Words beyond the training wording ("invoice", "courier", "error").
-                return Ok(json!({"billing": ["charged", "refund", "invoice"], "shipping": ["parcel", "courier", "delivery"], "technical": ["crash", "error", "log in"]}).to_string());
+            // Words beyond the training wording ("invoice", "courier", "error").
+            match class_of_word_request(first_message(request)).as_deref() {
+                Some("billing") => Ok(json!(["charged", "refund", "invoice"]).to_string()),
+                Some("shipping") => Ok(json!(["parcel", "courier", "delivery"]).to_string()),
+                Some("technical") => Ok(json!(["crash", "error", "log in"]).to_string()),
+                _ => Ok("{}".into()),
             }
-            Ok("{}".into())
         }),
     };
     let provider = doubles(student, teacher);
@@ -730,19 +739,28 @@ async fn the_words_the_prompt_gives_each_class_lead_the_classifier() {
         name: "teacher".into(),
         rule: Box::new(move |request| {
             let first = first_message(request);
-            if first.contains("show that it belongs to that class") {
-                seen.lock().unwrap().push(first.to_string());
-                return Ok(json!({"billing": ["zzz"], "shipping": ["qqq"], "technical": ["xxx"]}).to_string());
-            }
-            Ok("{}".into())
+            let reply = match class_of_word_request(first).as_deref() {
+                Some("charges, refunds") => json!(["zzz"]),
+                Some("parcels, deliveries") => json!(["qqq"]),
+                Some("crashes, errors") => json!(["xxx"]),
+                _ => return Ok("{}".into()),
+            };
+            seen.lock().unwrap().push(first.to_string());
+            Ok(reply.to_string())
         }),
     };
     let provider = doubles(student, teacher);
     let (lock, _, _) = project.build(Arc::clone(&provider)).await.unwrap();
     let prompts = vocabulary_prompts.lock().unwrap().clone();
-    // v19: the teacher reads the system line, not the prompt (shown the prompt,
-    // the real 1.5B teacher copied its words and looped instead of adding any).
-    assert!(!prompts.is_empty() && prompts[0].contains("Sort the message for a support team.") && !prompts[0].contains("billing (charges, refunds)"), "{prompts:?}");
+    // v20: one request per class, each with the system line and what the prompt
+    // says that class covers, and nothing of the other classes or the training
+    // texts (asked for all classes at once, the real 1.5B teacher looped; shown
+    // the training texts, it copied their words).
+    assert_eq!(prompts.len(), 3, "{prompts:?}");
+    assert!(prompts.iter().all(|prompt| prompt.contains("Sort the message for a support team.")), "{prompts:?}");
+    assert!(prompts[0].contains("Texts of one class are about: charges, refunds.\n"), "{}", prompts[0]);
+    assert!(prompts[1].contains("Texts of one class are about: parcels, deliveries.\n"), "{}", prompts[1]);
+    assert!(prompts.iter().all(|prompt| !prompt.contains("parcel never arrived") && !prompt.contains("shipping")), "{prompts:?}");
     let classify = node(&lock, "classify");
     assert_eq!(classify.kind, "code", "{classify:?}");
     let code = classify.code.as_deref().unwrap();
@@ -754,6 +772,38 @@ async fn the_words_the_prompt_gives_each_class_lead_the_classifier() {
         arguments.insert("message".into(), json!(message));
         assert_eq!(sandbox.call(code, "run", arguments).await.unwrap(), json!(team), "{message}");
     }
+}
+
+#[tokio::test]
+async fn a_teacher_that_lists_no_readable_words_still_leaves_the_classifier_the_prompt_describes() {
+    // Every word-list reply is prose, not JSON. Before v20 the move gave up; the
+    // words the user's prompt gives each class are a classifier on their own.
+    let flow = triage_flow("[offload]").replace(
+        r#"prompt = "Message: {message}""#,
+        r#"prompt = "Message: {message}. Teams: billing (charges, refunds), shipping (parcels, deliveries), technical (crashes, errors).""#,
+    );
+    let project = Project::new("keyword-classifier-unreadable", &flow, &triage_examples());
+    let student = RuleModel { name: "student".into(), rule: Box::new(|_| Ok("\"technical\"".into())) };
+    let word_requests = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&word_requests);
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            if class_of_word_request(first_message(request)).is_some() {
+                counted.fetch_add(1, Ordering::Relaxed);
+                return Ok("Sure! Here are some words: refund, parcel, crash".into());
+            }
+            Ok("{}".into())
+        }),
+    };
+    let provider = doubles(student, teacher);
+    let (lock, _, events) = project.build(Arc::clone(&provider)).await.unwrap();
+    assert!(word_requests.load(Ordering::Relaxed) >= 3, "one request per class");
+    assert!(events.iter().any(|event| matches!(event, BuildEvent::MoveTried { detail, .. } if detail.contains("was not JSON"))), "{events:#?}");
+    let classify = node(&lock, "classify");
+    assert_eq!(classify.kind, "code", "{classify:?}");
+    let code = classify.code.as_deref().unwrap();
+    assert!(code.contains(r#""billing": ["charge","refund"]"#) && code.contains(r#""technical": ["crash","error"]"#), "{code}");
 }
 
 #[tokio::test]
@@ -825,8 +875,11 @@ async fn teacher_code_is_not_asked_again_after_every_reply_of_a_step_was_rejecte
         name: "teacher".into(),
         rule: Box::new(move |request| {
             let first = first_message(request);
-            if first.contains("show that it belongs to that class") {
-                return Ok(json!({"billing": ["charged"], "shipping": ["parcel"], "technical": ["zzz"]}).to_string());
+            match class_of_word_request(first).as_deref() {
+                Some("billing") => return Ok(json!(["charged"]).to_string()),
+                Some("shipping") => return Ok(json!(["parcel"]).to_string()),
+                Some("technical") => return Ok(json!(["zzz"]).to_string()),
+                _ => {}
             }
             if first.contains("Write a deterministic Python function") {
                 counted.fetch_add(1, Ordering::Relaxed);

@@ -21,14 +21,14 @@ pub const REWRITE_PROMPT_PROMPT: &str = include_str!("prompts/rewrite_prompt.md"
 pub const WRITE_CODE_PROMPT: &str = include_str!("prompts/write_code.md");
 pub const CODE_FEEDBACK_PROMPT: &str = include_str!("prompts/code_feedback.md");
 pub const LOCALISE_FAILURE_PROMPT: &str = include_str!("prompts/localise_failure.md");
-pub const CLASS_VOCABULARY_PROMPT: &str = include_str!("prompts/class_vocabulary.md");
+pub const CLASS_WORDS_PROMPT: &str = include_str!("prompts/class_words.md");
 pub const SOLVE_WITH_NAMED_QUANTITIES_PROMPT: &str = include_str!("prompts/solve_with_named_quantities.md");
 pub const FILL_PROGRAM_PROMPT: &str = include_str!("prompts/fill_program.md");
 
 /// Changing any teacher prompt changes what a build produces: the prompts' hash is
 /// part of every node's build key.
 pub fn prompts_version() -> String {
-    sha256_hex([GOLD_TRACE_PROMPT, REWRITE_PROMPT_PROMPT, WRITE_CODE_PROMPT, CODE_FEEDBACK_PROMPT, LOCALISE_FAILURE_PROMPT, CLASS_VOCABULARY_PROMPT, SOLVE_WITH_NAMED_QUANTITIES_PROMPT, FILL_PROGRAM_PROMPT].concat().as_bytes())
+    sha256_hex([GOLD_TRACE_PROMPT, REWRITE_PROMPT_PROMPT, WRITE_CODE_PROMPT, CODE_FEEDBACK_PROMPT, LOCALISE_FAILURE_PROMPT, CLASS_WORDS_PROMPT, SOLVE_WITH_NAMED_QUANTITIES_PROMPT, FILL_PROGRAM_PROMPT].concat().as_bytes())
 }
 
 /// A prompt file with its placeholders filled. The leading `<!-- ... -->` block
@@ -63,6 +63,16 @@ pub enum TeacherError {
     Model(String),
 }
 
+/// Decoding changes for one kind of teacher request, over the teacher model's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AskTuning {
+    /// Lists of words: a greedy 1.5B teacher repeats one word until the list is
+    /// full (`moves::keyword_classifier`); a penalty on repeated tokens breaks it.
+    pub repeat_penalty: Option<f64>,
+    /// A short answer is cut short, so a loop cannot spend the budget.
+    pub max_tokens: Option<u32>,
+}
+
 pub struct Teacher {
     backend: Arc<dyn ModelBackend>,
     decoding: LockedDecoding,
@@ -92,6 +102,12 @@ impl Teacher {
     /// examples); sample i > 0 draws with temperature 0.7 and seed `seed + i`, so a
     /// retry asks for a different answer and a rerun gets the same one.
     pub async fn ask(&self, purpose: &str, messages: Vec<ChatMessage>, constraint: OutputConstraint, sample: u32) -> Result<String, TeacherError> {
+        self.ask_tuned(purpose, messages, constraint, sample, AskTuning::default()).await
+    }
+
+    /// `ask`, with decoding changes one kind of request needs (see `AskTuning`);
+    /// they are part of the request, so of its call-cache key.
+    pub async fn ask_tuned(&self, purpose: &str, messages: Vec<ChatMessage>, constraint: OutputConstraint, sample: u32, tuning: AskTuning) -> Result<String, TeacherError> {
         {
             let spend = self.spend.lock().expect("never poisoned");
             if spend.calls >= self.limits.teacher_calls {
@@ -109,6 +125,12 @@ impl Teacher {
             top_k: self.decoding.top_k,
             repeat_penalty: self.decoding.repeat_penalty,
         };
+        if let Some(penalty) = tuning.repeat_penalty {
+            decoding.repeat_penalty = Some(penalty);
+        }
+        if let Some(max_tokens) = tuning.max_tokens {
+            decoding.max_tokens = Some(max_tokens);
+        }
         if sample > 0 {
             decoding.temperature = Some(0.7);
             decoding.seed = Some(self.decoding.seed.unwrap_or(0) + u64::from(sample));
@@ -153,6 +175,20 @@ pub fn user(content: String) -> ChatMessage {
 
 pub fn assistant(content: String) -> ChatMessage {
     ChatMessage { role: Role::Assistant, content }
+}
+
+/// The first JSON array in a reply (models wrap JSON in prose or fences): from its
+/// first `[` to the last `]`, or none when that is not an array.
+pub fn json_array_in(text: &str) -> Option<Vec<serde_json::Value>> {
+    let start = text.find('[')?;
+    let end = text.rfind(']')?;
+    if end < start {
+        return None;
+    }
+    match serde_json::from_str::<serde_json::Value>(&text[start..=end]).ok()? {
+        serde_json::Value::Array(items) => Some(items),
+        _ => None,
+    }
 }
 
 /// The first JSON object in a reply (models wrap JSON in prose or fences).
@@ -209,6 +245,14 @@ mod tests {
         assert_eq!(object["critique"], "a } in a string");
         assert!(json_object_in("no json here").is_none());
         assert!(json_object_in("{\"unclosed\": 1").is_none());
+    }
+
+    #[test]
+    fn a_json_list_is_found_inside_prose() {
+        assert_eq!(json_array_in("Words: [\"refund\", \"charge\"] (that is all)").unwrap(), vec![serde_json::json!("refund"), serde_json::json!("charge")]);
+        assert!(json_array_in("Sure! refund, parcel, crash").is_none());
+        assert!(json_array_in("[\"cut off").is_none());
+        assert!(json_array_in("] before [").is_none());
     }
 
     #[test]

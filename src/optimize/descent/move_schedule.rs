@@ -101,7 +101,7 @@ pub(super) async fn search_moves(context: &MoveContext<'_>, allowed: &std::colle
     let is_llm = context.node.kind != "code";
     // In order of cost: free deterministic moves (a capability, a formula over
     // positions, a formula over roles), then one teacher call scored without the
-    // student (a class vocabulary), one teacher call scored with the student (a
+    // student (a class vocabulary: one short call per class), one teacher call scored with the student (a
     // prompt), teacher code with execution feedback (up to six calls), the same
     // after inserting a reader (topology), and last consensus, which multiplies
     // the student's cost at run time.

@@ -5,7 +5,7 @@
 //! Why: the 135M student is at chance on four-way triage, with or without a good
 //! prompt and constrained output; a 1.5B teacher writes poor classifiers as free
 //! code but knows which words go with which class. So the teacher fills a structure
-//! (JSON lists of words) and the build writes the code: each class scores the
+//! (JSON lists of words, one class at a time) and the build writes the code: each class scores the
 //! number of its words found at word starts in the text (words of three letters
 //! or fewer only as whole words), the highest wins, ties go
 //! to the class listed first, and a text with none of the words gets the class the
@@ -31,6 +31,13 @@
 //! the system-line prompt on later2 looped too ("bug, error, problem", over and
 //! over): the greedy teacher's repetition limits the list whichever prompt it
 //! reads, so v19 only restores the prompt the earlier figures were measured with.
+//!
+//! v20: one request per class, for a short list (`prompts/class_words.md`), with
+//! a repeat penalty and a small token budget (`AskTuning`), instead of one JSON
+//! object for every class; each request names what the node's text says the class
+//! covers and the other classes. A reply that is not a JSON list leaves that class
+//! the node's own words, and the move goes on while any class has words (before
+//! v20 an unreadable reply dropped the move, described words and all).
 
 use serde_json::{json, Map, Value};
 
@@ -38,14 +45,20 @@ use super::{as_code_node, code_arguments, reference_value, Candidate, MoveContex
 use crate::models::OutputConstraint;
 use crate::optimize::critique_history::render_history;
 use crate::optimize::role_readers::FUNCTION_WORDS;
-use crate::optimize::gold_trace::{node_schema, pretty};
+use crate::optimize::gold_trace::node_schema;
 use crate::optimize::settings::Move;
-use crate::optimize::teacher::{json_object_in, render_prompt, user, TeacherError, CLASS_VOCABULARY_PROMPT};
+use crate::optimize::teacher::{json_array_in, render_prompt, user, AskTuning, TeacherError, CLASS_WORDS_PROMPT};
 
 /// At most this many words per class are kept (a longer list is mostly noise from
-/// a small teacher) and this many examples shown.
+/// a small teacher).
 const MAX_WORDS_PER_CLASS: usize = 40;
-const MAX_EXAMPLES_SHOWN: usize = 8;
+/// One class's list, as asked (the prompt asks for 20; the schema allows a few more).
+const WORDS_ASKED_PER_CLASS: usize = 25;
+/// A list of 25 short words fits in this many tokens; a loop is cut there.
+const WORD_LIST_MAX_TOKENS: u32 = 256;
+/// llama.cpp's repeat penalty (mistral.rs: its frequency penalty, `penalty - 1`)
+/// on the word lists: the greedy teacher repeats words without one.
+const WORD_LIST_REPEAT_PENALTY: f64 = 1.2;
 
 /// The classes of an enum-typed node, in declared order.
 pub fn enum_classes(schema: &Value) -> Option<Vec<String>> {
@@ -69,34 +82,37 @@ pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) 
         return Ok(None);
     };
     let texts: Vec<String> = context.trial.environments.iter().map(|environment| reference_value(environment, &reference).and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()).collect();
-    let mut examples = String::new();
-    for (text, gold) in texts.iter().zip(&context.trial.gold).take(MAX_EXAMPLES_SHOWN) {
-        let Some(gold) = gold else { continue };
-        examples.push_str(&format!("- {} → {}\n", pretty(&Value::String(text.chars().take(300).collect())), gold.as_str().unwrap_or_default()));
-    }
-    let described = described_words(&node_task_text(node).unwrap_or_default(), &classes);
-    let task = node.system.clone().unwrap_or_else(|| format!("the step `{}` of the workflow `{}`", node.name, context.workflow.name));
-    let shape: Map<String, Value> = classes.iter().map(|class| (class.clone(), json!(["..."]))).collect();
-    let prompt = render_prompt(
-        CLASS_VOCABULARY_PROMPT,
-        &[
-            ("task", task.trim()),
-            ("classes", &classes.join(", ")),
-            ("examples", examples.trim_end()),
-            ("history", &render_history(context.history)),
-            ("json_shape", &Value::Object(shape).to_string()),
-        ],
-    );
-    let properties: Map<String, Value> = classes.iter().map(|class| (class.clone(), json!({"type": "array", "items": {"type": "string"}, "maxItems": MAX_WORDS_PER_CLASS}))).collect();
-    let schema = json!({"type": "object", "properties": properties, "required": classes});
-    let reply = context.teacher.ask(&format!("class vocabulary for `{}`", node.name), vec![user(prompt)], OutputConstraint::JsonSchema { schema }, context.round).await?;
-    let Some(object) = json_object_in(&reply) else {
-        context.tried(Move::Offload, "keyword classifier: the teacher's reply was not JSON", 0);
-        return Ok(None);
+    let task_text = node_task_text(node).unwrap_or_default();
+    let described = described_words(&task_text, &classes);
+    let descriptions = class_descriptions(&task_text, &classes);
+    let description_of = |class: &String| -> String {
+        descriptions.iter().find(|(described_class, _)| described_class == class).map(|(_, texts)| texts.join("; ")).filter(|text| !text.is_empty()).unwrap_or_else(|| class.clone())
     };
+    let task = node.system.clone().unwrap_or_else(|| format!("A step `{}` of the workflow `{}` sorts texts into classes.", node.name, context.workflow.name));
+    let history = render_history(context.history);
+    let schema = json!({"type": "array", "items": {"type": "string"}, "maxItems": WORDS_ASKED_PER_CLASS});
+    let mut object = Map::new();
+    let mut unreadable: Vec<&str> = Vec::new();
+    for class in &classes {
+        let prompt = render_prompt(CLASS_WORDS_PROMPT, &[("task", task.trim()), ("description", &description_of(class)), ("history", &history)]);
+        let tuning = AskTuning { repeat_penalty: Some(WORD_LIST_REPEAT_PENALTY), max_tokens: Some(WORD_LIST_MAX_TOKENS) };
+        let reply = context.teacher.ask_tuned(&format!("words of class `{class}` for `{}`", node.name), vec![user(prompt)], OutputConstraint::JsonSchema { schema: schema.clone() }, context.round, tuning).await?;
+        match json_array_in(&reply) {
+            Some(words) => {
+                object.insert(class.clone(), Value::Array(words));
+            }
+            None => unreadable.push(class),
+        }
+    }
+    // A class whose reply was not a JSON list keeps the words the node's text
+    // gives it: the user's own description is still a classifier.
+    if !unreadable.is_empty() {
+        context.tried(Move::Offload, format!("keyword classifier: the teacher's list for {} was not JSON", unreadable.join(", ")), 0);
+    }
     let vocabulary = clean_vocabulary(&classes, &described, &object);
+    let (vocabulary, contradicted) = without_words_training_contradicts(vocabulary, &described, &texts, &context.trial.gold);
     if vocabulary.iter().all(|(_, words)| words.is_empty()) {
-        context.tried(Move::Offload, "keyword classifier: the teacher listed no words", 0);
+        context.tried(Move::Offload, "keyword classifier: neither the node's text nor the teacher gave any words", 0);
         return Ok(None);
     }
     let fallback = majority_class(&classes, &context.trial.gold);
@@ -107,7 +123,8 @@ pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) 
     let score = context.trial.score(&outputs);
     let words: usize = vocabulary.iter().map(|(_, words)| words.len()).sum();
     let from_the_node: usize = described.iter().map(|(_, words)| words.len()).sum();
-    context.tried(Move::Offload, format!("keyword classifier over {words} words ({from_the_node} from the node's own text, the rest teacher-listed)"), score);
+    let dropped = if contradicted.is_empty() { String::new() } else { format!("; dropped as the training texts contradict them: {}", contradicted.join(", ")) };
+    context.tried(Move::Offload, format!("keyword classifier over {words} words ({from_the_node} from the node's own text, the rest teacher-listed{dropped})"), score);
     let critique = format!(
         "The student cannot reliably choose among {}: the words that signal each class ({words} in all: {from_the_node} the node's own text gives for its classes, the rest listed by the teacher) counted in `{reference}` chose right on {score} of {} training examples (the student: {score_before}); a text with none of them gets `{fallback}`, the most frequent class in training.",
         classes.join(", "),
@@ -137,24 +154,12 @@ fn node_task_text(node: &crate::plan::lock_file::LockedNode) -> Option<String> {
 /// classifier matches at word starts, so "payment" also finds "payments").
 /// Classes the text does not describe get none.
 pub fn described_words(text: &str, classes: &[String]) -> Vec<(String, Vec<String>)> {
-    let lower = text.to_lowercase();
-    classes
-        .iter()
-        .map(|class| {
+    class_descriptions(text, classes)
+        .into_iter()
+        .map(|(class, descriptions)| {
             let mut words: Vec<String> = Vec::new();
-            let class_lower = class.to_lowercase();
-            let mut from = 0;
-            while let Some(found) = lower[from..].find(&class_lower) {
-                let start = from + found;
-                let end = start + class_lower.len();
-                from = end;
-                let starts_a_word = lower[..start].chars().next_back().map_or(true, |c| !c.is_alphanumeric());
-                let rest = lower[end..].trim_start();
-                if !starts_a_word || !rest.starts_with('(') {
-                    continue;
-                }
-                let Some(close) = rest.find(')') else { continue };
-                for item in rest[1..close].split([',', ';', '/']).flat_map(|part| part.split(" or ")).flat_map(|part| part.split(" and ")) {
+            for description in &descriptions {
+                for item in description.split([',', ';', '/']).flat_map(|part| part.split(" or ")).flat_map(|part| part.split(" and ")) {
                     let item = normalise(item);
                     let item_words: Vec<&str> = item.split(' ').filter(|word| !word.is_empty()).collect();
                     let item_words = match item_words.split_first() {
@@ -174,7 +179,39 @@ pub fn described_words(text: &str, classes: &[String]) -> Vec<(String, Vec<Strin
                     }
                 }
             }
-            (class.clone(), words)
+            (class, words)
+        })
+        .collect()
+}
+
+/// Per class (declared order), the parenthesised texts that follow its name in
+/// `text` (lower-cased, as written inside the parentheses): "billing (payments,
+/// charges, refunds, invoices)" gives billing "payments, charges, refunds,
+/// invoices".
+fn class_descriptions(text: &str, classes: &[String]) -> Vec<(String, Vec<String>)> {
+    let lower = text.to_lowercase();
+    classes
+        .iter()
+        .map(|class| {
+            let mut descriptions: Vec<String> = Vec::new();
+            let class_lower = class.to_lowercase();
+            let mut from = 0;
+            while let Some(found) = lower[from..].find(&class_lower) {
+                let start = from + found;
+                let end = start + class_lower.len();
+                from = end;
+                let starts_a_word = lower[..start].chars().next_back().map_or(true, |c| !c.is_alphanumeric());
+                let rest = lower[end..].trim_start();
+                if !starts_a_word || !rest.starts_with('(') {
+                    continue;
+                }
+                let Some(close) = rest.find(')') else { continue };
+                let description = rest[1..close].split_whitespace().collect::<Vec<_>>().join(" ");
+                if !description.is_empty() && !descriptions.contains(&description) {
+                    descriptions.push(description);
+                }
+            }
+            (class.clone(), descriptions)
         })
         .collect()
 }
@@ -217,13 +254,55 @@ fn clean_vocabulary(classes: &[String], described: &[(String, Vec<String>)], obj
                 .flatten()
                 .filter_map(Value::as_str)
                 .map(normalise)
-                .filter(|word| word.len() >= 3 && word != class.as_str())
+                // A class's own name, or another's ("shipping" listed for billing).
+                .filter(|word| word.len() >= 3 && !classes.iter().any(|name| name.to_lowercase() == *word))
                 .filter(|word| seen.insert(word.clone()))
                 .take(MAX_WORDS_PER_CLASS)
                 .collect();
             (class.clone(), own.into_iter().chain(teacher).collect())
         })
         .collect()
+}
+
+/// The vocabulary without the teacher's words that the training texts contradict:
+/// a word found in a training text of another class and in none of its own class
+/// (its class's texts would not be told apart by it, the others' would be pulled
+/// to it: "order" listed for billing, where every team's messages name orders).
+/// The node's own words stay: they are the user's definition. Returns the words
+/// dropped, as "word (class)".
+fn without_words_training_contradicts(vocabulary: Vec<(String, Vec<String>)>, described: &[(String, Vec<String>)], texts: &[String], gold: &[Option<Value>]) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+    let texts: Vec<(String, Option<&str>)> = texts.iter().zip(gold).map(|(text, gold)| (format!(" {} ", normalise(text)), gold.as_ref().and_then(Value::as_str))).collect();
+    let mut dropped = Vec::new();
+    let vocabulary = vocabulary
+        .into_iter()
+        .map(|(class, words)| {
+            let own_words = described.iter().find(|(described_class, _)| *described_class == class).map(|(_, words)| words.as_slice()).unwrap_or_default();
+            let kept = words
+                .into_iter()
+                .filter(|word| {
+                    if own_words.contains(word) {
+                        return true;
+                    }
+                    let found_in = |same_class: bool| texts.iter().any(|(text, text_class)| text_class.is_some() && (*text_class == Some(class.as_str())) == same_class && word_found(word, text));
+                    let contradicted = found_in(false) && !found_in(true);
+                    if contradicted {
+                        dropped.push(format!("{word} ({class})"));
+                    }
+                    !contradicted
+                })
+                .collect();
+            (class, kept)
+        })
+        .collect();
+    (vocabulary, dropped)
+}
+
+/// The classifier's match (`classifier_source`): `word` at a word start of
+/// `padded` (normalised text with a space on each side), a word of three letters
+/// or fewer only whole.
+fn word_found(word: &str, padded: &str) -> bool {
+    let needle = if word.len() <= 3 { format!(" {word} ") } else { format!(" {word}") };
+    padded.contains(&needle)
 }
 
 /// Lower case, letters and digits, single spaces: how the classifier sees text.
@@ -302,11 +381,36 @@ mod tests {
         assert_eq!(described[1].1, vec!["parcel", "delivery", "address"]);
         assert_eq!(described[2].1, vec!["app", "website", "working"]);
         assert_eq!(described[3].1, vec!["signing in", "password", "profile", "personal data"]);
+        // What each class's own request to the teacher says it covers ("Accounting"
+        // is not "account": a class name counts only at a word start and end).
+        let descriptions = class_descriptions(prompt, &classes);
+        assert_eq!(descriptions[0].1, vec!["payments, charges, refunds, invoices"]);
+        assert_eq!(descriptions[3].1, vec!["signing in, passwords, profile, personal data"]);
         // The teacher's "parcel" under billing is dropped: the node's text gives it to shipping.
         let object = json!({"billing": ["parcel", "receipt"], "shipping": ["courier"]});
         let vocabulary = clean_vocabulary(&classes, &described, object.as_object().unwrap());
         assert_eq!(vocabulary[0].1, vec!["payment", "charge", "refund", "invoice", "receipt"]);
         assert_eq!(vocabulary[1].1, vec!["parcel", "delivery", "address", "courier"]);
+    }
+
+    #[test]
+    fn teacher_words_the_training_texts_contradict_are_dropped() {
+        let texts: Vec<String> = ["Where is my order? The parcel is late", "Refund order 12 please", "The app will not open"].map(String::from).to_vec();
+        let gold = vec![Some(json!("shipping")), Some(json!("billing")), Some(json!("technical"))];
+        let described = vec![("billing".to_string(), vec!["refund".to_string()]), ("shipping".to_string(), vec![]), ("technical".to_string(), vec!["not".to_string()])];
+        let vocabulary = vec![
+            // "order" is in billing's own text too: kept; "parcel" only in a shipping text: dropped.
+            ("billing".to_string(), vec!["refund".to_string(), "order".to_string(), "parcel".to_string(), "invoice".to_string()]),
+            // "app" is in no shipping text and in a technical one: dropped; "late" is shipping's own.
+            ("shipping".to_string(), vec!["late".to_string(), "app".to_string()]),
+            // "not" is the node's own word for technical; "where" is only in a shipping text.
+            ("technical".to_string(), vec!["not".to_string(), "where".to_string()]),
+        ];
+        let (kept, dropped) = without_words_training_contradicts(vocabulary, &described, &texts, &gold);
+        assert_eq!(kept[0].1, vec!["refund", "order", "invoice"]);
+        assert_eq!(kept[1].1, vec!["late"]);
+        assert_eq!(kept[2].1, vec!["not"]);
+        assert_eq!(dropped, vec!["parcel (billing)", "app (shipping)", "where (technical)"]);
     }
 
     #[test]
