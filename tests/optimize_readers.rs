@@ -172,6 +172,26 @@ async fn an_amount_is_read_by_its_currency_mark_however_it_is_written() {
     assert_eq!(euros, json!({"order_id": "V-44883", "amount": 19659.0}));
     let pounds = run(&sandbox, &source, "message", "Please hold F-21702 for 2 days. Amount paid: £1,118.41.").await.unwrap();
     assert_eq!(pounds, json!({"order_id": "F-21702", "amount": 1118.41}));
+    // v21: the world's currencies by symbol, code and name (after a currency
+    // adjective too), money slang, and a decimal comma.
+    for (message, amount) in [
+        ("Following up on T-10101: HK$ 333,20 was taken twice.", json!(333.2)),
+        ("We paid 24,808 Swiss francs for T-10101 last week.", json!(24808)),
+        ("T-10101 cost me 79 bucks and it broke.", json!(79)),
+        ("Für T-10101 habe ich 1.234,56 € bezahlt.", json!(1234.56)),
+        ("T-10101: ¥5,000 charged on delivery.", json!(5000)),
+        ("Order T-10101, 2 boxes, 310 Australian dollars.", json!(310)),
+        ("T-10101 came to 11,375 pounds and 70 pence.", json!(11375.7)),
+    ] {
+        assert_eq!(run(&sandbox, &source, "message", message).await.unwrap(), json!({"order_id": "T-10101", "amount": amount}), "{message}");
+    }
+    // A number next to a currency is not a date, however date-like: the date is
+    // the one written as a date.
+    let dated = field_plan_source("message", &[("date".to_string(), FieldReader::DateAt { index: 0, order: "dmy".into(), default_year: 2026 }), ("amount".to_string(), FieldReader::AmountAt(0))]);
+    assert_eq!(run(&sandbox, &dated, "message", "Paid 26.06 bucks, due on March 16th.").await.unwrap(), json!({"date": "2026-03-16", "amount": 26.06}));
+    // A code that is also a word is not a currency ("try 3 times").
+    let error = run(&sandbox, &source, "message", "Order #R-41395: I had to try 3 times.").await.unwrap_err();
+    assert!(error.contains("no amount of money"), "{error}");
     let error = run(&sandbox, &source, "message", "Order #R-41395 for 2 items.").await.unwrap_err();
     assert!(error.contains("no amount of money"), "{error}");
 }

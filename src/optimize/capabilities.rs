@@ -24,7 +24,7 @@ pub const TEXT_TOKENS_SOURCE: &str = r#"_NUMBER_WORDS = {
     "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
 }
 
-_SYMBOLS = "$%#@&+€£"
+_SYMBOLS = "$%#@&+€£¥₹₩₽₺₪₱₫฿"
 
 def _stem(word):
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
