@@ -34,10 +34,13 @@
 //!
 //! v20: one request per class, for a short list (`prompts/class_words.md`), with
 //! a repeat penalty and a small token budget (`AskTuning`), instead of one JSON
-//! object for every class; each request names what the node's text says the class
-//! covers and the other classes. A reply that is not a JSON list leaves that class
-//! the node's own words, and the move goes on while any class has words (before
-//! v20 an unreadable reply dropped the move, described words and all).
+//! object for every class; each request gives the system line and what the node's
+//! text says the class covers, and neither the training texts nor the other
+//! classes (shown them, the teacher copied them). Teacher words the training
+//! texts contradict, and class names, are dropped. A reply that is not a JSON
+//! list leaves that class the node's own words, and the move goes on while any
+//! class has words (before v20 an unreadable reply dropped the move, described
+//! words and all). Probes behind it: README, "Optimiser v20 and v21".
 
 use serde_json::{json, Map, Value};
 
