@@ -5,8 +5,9 @@
 # with seed 2026 into bench/data/language/, which is committed; `--check` proves the
 # files are the generator's), training and held-out drawn from disjoint templates and
 # words; BENCH_TASK_SET=later runs a second set, BENCH_TASK_SET=later2 a third set,
-# BENCH_TASK_SET=later3 a fourth set and BENCH_TASK_SET=later4 a fifth set of the same two
-# tasks, each with all-new templates and words (below):
+# BENCH_TASK_SET=later3 a fourth set, BENCH_TASK_SET=later4 a fifth set and
+# BENCH_TASK_SET=later5 a sixth set of the same two tasks, each with all-new templates
+# and words (below):
 #   triage      support message -> billing | shipping | technical | account
 #               (bench/flows/triage.flow, metric exact_match)
 #   extraction  message -> {order_id, date (YYYY-MM-DD), amount} normalised
@@ -42,7 +43,12 @@
 # all-new templates, words, products, customer voices from around the world and id / date /
 # amount wordings, twenty held-out triage templates per team, written on 2026-12-02 by
 # someone who had not seen the optimiser code, before any optimiser version after v20 was
-# measured on them, held out from its design); the start-up --check checks the chosen set.
+# measured on them, held out from its design) or "later5" (scripts/language_tasks_later5.json,
+# bench/data/language_later5/: the same two tasks, teams and record fields again with
+# all-new templates, words, products, customer voices and id / date / amount wordings,
+# twenty held-out triage templates per team, written on 2026-12-02 by someone who had not
+# seen the optimiser code, before any optimiser version was measured on this set, held out
+# from its design); the start-up --check checks the chosen set.
 # FLOWC, BENCH_ONLY (task names), BENCH_M (default 8, at most 8),
 # BENCH_HELDOUT (default 100), BENCH_PARTS ("flowc peer" | "flowc" | "peer"),
 # BENCH_PEER_ONLY, BENCH_PEER_METHODS, BENCH_BUILD_TIMEOUT, BENCH_EVAL_TIMEOUT,
@@ -60,7 +66,8 @@ case "$task_set" in
   later2) tasks_file="$repo/scripts/language_tasks_later2.json" data_rel="bench/data/language_later2" ;;
   later3) tasks_file="$repo/scripts/language_tasks_later3.json" data_rel="bench/data/language_later3" ;;
   later4) tasks_file="$repo/scripts/language_tasks_later4.json" data_rel="bench/data/language_later4" ;;
-  *) echo "language_tasks.sh: BENCH_TASK_SET is \"first\", \"later\", \"later2\", \"later3\" or \"later4\", not \"$task_set\"" >&2; exit 2 ;;
+  later5) tasks_file="$repo/scripts/language_tasks_later5.json" data_rel="bench/data/language_later5" ;;
+  *) echo "language_tasks.sh: BENCH_TASK_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\" or \"later5\", not \"$task_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 only="${BENCH_ONLY:-}"

@@ -75,8 +75,12 @@
 #                       bench/data/paraphrased_later11/, generated with seed 2035: four more
 #                       families written on 2026-12-02 by someone who had not seen the optimiser
 #                       code, before any version after v19 was measured on them, held out from
-#                       the design of the versions after v19); the start-up --check checks the
-#                       chosen set with the seed it was generated with
+#                       the design of the versions after v19) or "later12"
+#                       (scripts/paraphrased_families_later12.json, bench/data/paraphrased_later12/,
+#                       generated with seed 2036: five more families written on 2026-12-02 by
+#                       someone who had not seen the optimiser code, before any optimiser version
+#                       was measured on them, held out from its design); the start-up --check
+#                       checks the chosen set with the seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
 #   BENCH_M             training sizes (default "3 5")
 #   BENCH_HELDOUT       held-out instances per family (default 50, at most 50)
@@ -109,7 +113,8 @@ case "$family_set" in
   later9) families_file="$repo/scripts/paraphrased_families_later9.json" data_rel="bench/data/paraphrased_later9" family_seed=2033 ;;
   later10) families_file="$repo/scripts/paraphrased_families_later10.json" data_rel="bench/data/paraphrased_later10" family_seed=2034 ;;
   later11) families_file="$repo/scripts/paraphrased_families_later11.json" data_rel="bench/data/paraphrased_later11" family_seed=2035 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\" or \"later11\", not \"$family_set\"" >&2; exit 2 ;;
+  later12) families_file="$repo/scripts/paraphrased_families_later12.json" data_rel="bench/data/paraphrased_later12" family_seed=2036 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\" or \"later12\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
