@@ -806,6 +806,66 @@ async fn a_teacher_that_lists_no_readable_words_still_leaves_the_classifier_the_
     assert!(code.contains(r#""billing": ["charge","refund"]"#) && code.contains(r#""technical": ["crash","error"]"#), "{code}");
 }
 
+/// Which class a word-frequency request asks example texts for (v22), or none.
+fn class_of_examples_request(prompt: &str) -> Option<String> {
+    let rest = prompt.split_once("Write 12 different messages of the class \"")?.1;
+    Some(rest.split_once('"')?.0.to_string())
+}
+
+#[tokio::test]
+async fn a_closed_choice_becomes_a_word_table_fitted_on_texts_the_teacher_writes_per_class() {
+    let project = Project::new("word-frequency-classifier", &triage_flow("[offload]"), &triage_examples());
+    let student = RuleModel { name: "student".into(), rule: Box::new(|_| Ok("\"technical\"".into())) };
+    let asked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&asked);
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            let first = first_message(request);
+            let Some(class) = class_of_examples_request(first) else { return Ok("{}".into()) };
+            seen.lock().unwrap().push(first.to_string());
+            // Texts worded otherwise than the three training messages.
+            Ok(match class.as_str() {
+                "billing" => json!(["The invoice shows a wrong amount", "You took money from my card again", "I want my money back for the return"]),
+                "shipping" => json!(["The courier left it at the wrong door", "Tracking has not moved for a week", "Can the package go to my office instead"]),
+                "technical" => json!(["The page shows an error when I pay", "The screen goes blank after the update", "Buttons do nothing in the browser"]),
+                _ => json!([]),
+            }
+            .to_string())
+        }),
+    };
+    let provider = doubles(student, teacher);
+    let (lock, _, _) = project.build(Arc::clone(&provider)).await.unwrap();
+    // One request per class, each naming its class and the node's task, and
+    // showing neither the training texts nor the other classes.
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    assert!(asked.iter().all(|prompt| prompt.contains("Sort the message for a support team.") && !prompt.contains("parcel never arrived")), "{asked:?}");
+    let classify = node(&lock, "classify");
+    assert_eq!(classify.kind, "code", "{classify:?}");
+    assert_eq!(classify.provenance.origin, "offload");
+    let code = classify.code.as_deref().unwrap();
+    assert!(code.contains("WEIGHTS = {") && code.contains("\"courier\""), "{code}");
+    // The evidence it was not fitted to is in the lock.
+    let leave_one_out = classify.provenance.leave_one_out.as_deref().unwrap_or_default();
+    assert!(leave_one_out.contains("left-out training texts right") && leave_one_out.contains("fitted without any of them"), "{leave_one_out}");
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+    // The compiled plan runs without the student, on wording training never showed.
+    let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap();
+    for (message, team) in [("the courier never came with my package", "shipping"), ("money taken twice from my card", "billing"), ("an error on the page after the update", "technical")] {
+        let mut arguments = serde_json::Map::new();
+        arguments.insert("message".into(), json!(message));
+        assert_eq!(sandbox.call(code, "run", arguments).await.unwrap(), json!(team), "{message}");
+    }
+    // The starlark reads words as the table was fitted (`text_words`).
+    for text in ["Hi, I was charged TWICE for order 12345 — refunds please!", "Café crème: l'adresse est fausse, des colis perdus", "Address: 10 Glass St"] {
+        let mut arguments = serde_json::Map::new();
+        arguments.insert("text".into(), json!(text));
+        let read = sandbox.call(code, "words_of", arguments).await.unwrap();
+        assert_eq!(read, json!(flowc::optimize::moves::word_frequency_classifier::text_words(text)), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn a_build_that_cannot_succeed_stops_early_and_says_why() {
     // Targets no formula, role or program of these numbers gives.

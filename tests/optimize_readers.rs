@@ -195,3 +195,118 @@ async fn an_amount_is_read_by_its_currency_mark_however_it_is_written() {
     let error = run(&sandbox, &source, "message", "Order #R-41395 for 2 items.").await.unwrap_err();
     assert!(error.contains("no amount of money"), "{error}");
 }
+
+/// The date every reader must find in `text` (the first date, day-first for
+/// numeric dates, 2026 when no year is written).
+async fn first_date(sandbox: &Sandbox, text: &str) -> Result<Value, String> {
+    let source = field_plan_source("message", &[("date".to_string(), FieldReader::DateAt { index: 0, order: "dmy".into(), default_year: 2026 })]);
+    run(sandbox, &source, "message", text).await.map(|value| value["date"].clone())
+}
+
+#[tokio::test]
+async fn the_calendar_reader_knows_the_worlds_date_conventions() {
+    let sandbox = sandbox();
+    // v22: one scanner over orders, separators, month names, year lengths and
+    // fillers (calendar_dates.rs). Each line is a convention in use somewhere;
+    // before v22 the reader knew 10 of the first 24 (checked with flowc v21); the
+    // 25th was added after the first later5 measurement.
+    for (text, date) in [
+        ("Shipped 2026-03-04, thanks.", "2026-03-04"),                       // ISO 8601
+        ("Shipped 20260304, thanks.", "2026-03-04"),                         // ISO 8601 basic
+        ("Shipped 2026-03-04T10:00:00Z, thanks.", "2026-03-04"),             // ISO with a time
+        ("Shipped 2026/03/04, thanks.", "2026-03-04"),                       // East Asia, slashes
+        ("Shipped 2026. 3. 4. thanks.", "2026-03-04"),                       // Korea, Hungary
+        ("Shipped 2026年3月4日, thanks.", "2026-03-04"),                        // China, Japan
+        ("Shipped 2026년 3월 4일, thanks.", "2026-03-04"),                      // Korea
+        ("Shipped 04.03.2026, thanks.", "2026-03-04"),                       // Germany, Russia
+        ("Shipped 04/03/26, thanks.", "2026-03-04"),                         // two-digit year
+        ("Shipped 4 March 2026, thanks.", "2026-03-04"),                     // UK
+        ("Shipped 4-Mar-2026, thanks.", "2026-03-04"),                       // banks, airlines
+        ("Shipped 04-MAR-26, thanks.", "2026-03-04"),
+        ("Shipped 04MAR26, thanks.", "2026-03-04"),                          // airline tickets
+        ("Shipped 4/Mar/2026, thanks.", "2026-03-04"),                       // web server logs
+        ("Shipped Mar-4-2026, thanks.", "2026-03-04"),
+        ("Shipped March 4, 2026, thanks.", "2026-03-04"),                    // US
+        ("Shipped Mar. 4, thanks.", "2026-03-04"),
+        ("Shipped Wed, 04 Mar 2026 10:00:00 GMT, thanks.", "2026-03-04"),    // e-mail headers
+        ("Shipped on the 4th day of March, 2026, thanks.", "2026-03-04"),    // formal letters
+        ("Shipped March the 4th, thanks.", "2026-03-04"),
+        ("Shipped 4 Mar '26, thanks.", "2026-03-04"),
+        ("Versandt am 4. März 2026, danke.", "2026-03-04"),                  // German
+        ("Enviado el 4 de marzo de 2026, gracias.", "2026-03-04"),           // Spanish
+        ("Expédié le 1er avril 2026, merci.", "2026-04-01"),                 // French
+        ("Versandt am 25.11., danke.", "2026-11-25"),                        // German, no year
+    ] {
+        assert_eq!(first_date(&sandbox, text).await, Ok(json!(date)), "{text}");
+    }
+    // Not dates: a version, a time, a range, ids, money, a decimal.
+    for text in ["Update 1.2.3 broke it at 10:30.", "It takes 3-4 days.", "Order A-1043 and RS-38517.", "It cost $12.05 and weighs 3.5 kg.", "Paid 26.06 bucks."] {
+        let read = first_date(&sandbox, text).await;
+        assert!(read.as_ref().is_err_and(|error| error.contains("no date")), "{text}: {read:?}");
+    }
+    // A date with two dots is a word to every reader, not a number that fails the
+    // node (before v22 `float("03.11.2027")` failed the tokenizer).
+    let amounts = field_plan_source("message", &[("amount".to_string(), FieldReader::AmountAt(0)), ("date".to_string(), FieldReader::DateAt { index: 0, order: "dmy".into(), default_year: 2026 })]);
+    assert_eq!(run(&sandbox, &amounts, "message", "Paid 1026.55 CAD, due 14.09.2026.").await, Ok(json!({"amount": 1026.55, "date": "2026-09-14"})));
+}
+
+#[tokio::test]
+async fn local_currency_marks_and_cheque_amounts_are_money_and_an_ids_letters_are_not() {
+    let sandbox = sandbox();
+    let source = field_plan_source("message", &[("order_id".to_string(), FieldReader::IdAt(0)), ("amount".to_string(), FieldReader::AmountAt(0))]);
+    for (message, amount) in [
+        ("Order KX-2041: total RM606.31, not yet shipped.", json!(606.31)),
+        ("Order KX-2041 was Rs. 3628.44, please check.", json!(3628.44)),
+        ("Order KX-2041: Ksh 15,765.49 on the invoice.", json!(15765.49)),
+        ("Order KX-2041 cost me R95.88.", json!(95.88)),
+        ("Paid 34 and 35/100 dollars for order KX-2041.", json!(34.35)),
+        // Every sign of Unicode's currency-symbol category (₦ was the first one
+        // missing, on later5), but not the cent sign.
+        ("Order KX-2041: the invoice says ₦267.89.", json!(267.89)),
+        ("Order KX-2041 came to ₴1250,50 in the end, or ₾40.", json!(1250.5)),
+        ("Order KX-2041 came to 50¢, or ₾40.", json!(40)),
+    ] {
+        assert_eq!(run(&sandbox, &source, "message", message).await, Ok(json!({"order_id": "KX-2041", "amount": amount})), "{message}");
+    }
+    // An id ends at "=", ":", "：" and "№"; a number with a CJK date unit and an
+    // ISO timestamp are not ids (added after the first later5 measurement).
+    for message in [
+        "Refund for order-id=KX-2041 of 12 USD, please.",
+        "Ref ORDER:KX-2041, 12 USD.",
+        "注文番号：KX-2041 — 12 USD",
+        "Paid 12 USD on 2026년 10월 20일 for №KX-2041.",
+        "Paid 12 USD at 2026-07-03T14:03:52Z for KX-2041.",
+    ] {
+        assert_eq!(run(&sandbox, &source, "message", message).await, Ok(json!({"order_id": "KX-2041", "amount": 12})), "{message}");
+    }
+    // "RS-" and "R-" are an id's letters, and "35/100" is not an id.
+    assert_eq!(run(&sandbox, &source, "message", "Order RS-38517 came to 561.65 USD.").await, Ok(json!({"order_id": "RS-38517", "amount": 561.65})));
+    let error = run(&sandbox, &source, "message", "Order R-38517 came in 2 boxes.").await.unwrap_err();
+    assert!(error.contains("no amount of money"), "{error}");
+}
+
+#[tokio::test]
+async fn a_field_no_reader_fits_everywhere_gets_the_reader_that_fits_most_and_keeps_the_others() {
+    let sandbox = sandbox();
+    // The third text's date is not a date any reader knows ("the day after
+    // tomorrow"); its id and amount are. Before v22 no plan came back at all.
+    let cases = [
+        ("Order T-1001, paid $12, due 3 March.", "T-1001", "2026-03-03", json!(12)),
+        ("Order T-1002, paid $15, due 5 April.", "T-1002", "2026-04-05", json!(15)),
+        ("Order T-1003, paid $19, due the day after tomorrow (9 May in my calendar is wrong).", "T-1003", "2026-05-10", json!(19)),
+    ];
+    let texts: Vec<String> = cases.iter().map(|case| case.0.to_string()).collect();
+    let gold: Vec<Map<String, Value>> = cases.iter().map(|(_, id, date, amount)| json!({"order_id": id, "date": date, "amount": amount}).as_object().unwrap().clone()).collect();
+    let fields = vec!["amount".to_string(), "date".to_string(), "order_id".to_string()];
+    let plan = field_plan(&sandbox, &texts, &gold, &fields).await.unwrap().expect("a plan with the best reader for the date");
+    assert_eq!(plan.partial_fields(texts.len()), vec![("date".to_string(), 2)]);
+    // Fitting fewer than half is no plan.
+    let gold_mostly_wrong: Vec<Map<String, Value>> = gold.iter().enumerate().map(|(index, gold)| {
+        let mut gold = gold.clone();
+        if index > 0 {
+            gold.insert("date".into(), json!("1999-01-01"));
+        }
+        gold
+    }).collect();
+    assert!(field_plan(&sandbox, &texts, &gold_mostly_wrong, &fields).await.unwrap().is_none());
+}

@@ -14,8 +14,10 @@ use serde_json::Value;
 
 /// Starlark: `_tokens(text)`, the words, symbols and numbers of a text with their
 /// sentence (digits with thousands separators and decimals, cardinal words as
-/// numbers, a plural `s` stripped from words). Every reader of text is built on it,
-/// so they agree on what a number is.
+/// numbers, a plural `s` stripped from words, and each token's `gap`: the characters
+/// between it and the token before). Every reader of text is built on it, so they
+/// agree on what a number is. v22: digits with two dots or more ("03.11.2027") are a
+/// word, not a number (before, reading one failed the whole node).
 pub const TEXT_TOKENS_SOURCE: &str = r#"_NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
@@ -24,7 +26,9 @@ pub const TEXT_TOKENS_SOURCE: &str = r#"_NUMBER_WORDS = {
     "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
 }
 
-_SYMBOLS = "$%#@&+€£¥₹₩₽₺₪₱₫฿"
+# Currency signs: every character of Unicode's currency-symbol category but the
+# cent signs (¢ is a hundredth, not a currency mark).
+_SYMBOLS = "%#@&+$£¤¥֏؋৳৻૱௹฿៛₠₡₢₣₤₥₦₧₨₩₪₫€₭₮₯₰₱₲₳₴₵₶₷₸₹₺₻₼₽₾₿﷼﹩＄￡￥￦"
 
 def _stem(word):
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
@@ -32,10 +36,15 @@ def _stem(word):
     return word
 
 def _tokens(text):
+    # Each token also keeps `gap`, the characters between it and the token
+    # before ("-" in "RS-38517", "" in "RM606"): what tells a glued currency
+    # mark from an id's letters.
     tokens = []
     token = ""
     kind = ""
     sentence = 0
+    gap = ""
+    token_gap = ""
     size = len(text)
     for i in range(size + 1):
         c = text[i] if i < size else " "
@@ -50,23 +59,31 @@ def _tokens(text):
         else:
             k = ""
         if k != kind or k == "symbol":
-            if kind == "digits":
+            if kind == "digits" and token.count(".") > 1:
+                # "03.11.2027", "1.2.3": a date or a version, not a quantity.
+                tokens.append({"kind": "word", "text": token, "value": None, "sentence": sentence, "gap": token_gap})
+            elif kind == "digits":
                 digits = token.replace(",", "")
                 value = float(digits) if "." in digits else int(digits)
-                tokens.append({"kind": "number", "text": token, "value": value, "sentence": sentence})
+                tokens.append({"kind": "number", "text": token, "value": value, "sentence": sentence, "gap": token_gap})
             elif kind == "word":
                 lowered = token.lower()
                 if lowered in _NUMBER_WORDS:
-                    tokens.append({"kind": "number", "text": lowered, "value": _NUMBER_WORDS[lowered], "sentence": sentence})
+                    tokens.append({"kind": "number", "text": lowered, "value": _NUMBER_WORDS[lowered], "sentence": sentence, "gap": token_gap})
                 else:
-                    tokens.append({"kind": "word", "text": _stem(lowered), "value": None, "sentence": sentence})
+                    tokens.append({"kind": "word", "text": _stem(lowered), "value": None, "sentence": sentence, "gap": token_gap})
             elif kind == "symbol":
-                tokens.append({"kind": "word", "text": token, "value": None, "sentence": sentence})
+                tokens.append({"kind": "word", "text": token, "value": None, "sentence": sentence, "gap": token_gap})
             token = ""
         if k == "" and (c == "." or c == "?" or c == "!" or c == ";" or c == "\n"):
             sentence += 1
         kind = k
-        if k != "":
+        if k == "":
+            gap += c
+        else:
+            if token == "":
+                token_gap = gap
+                gap = ""
             token += c
     return tokens
 

@@ -15,6 +15,7 @@
 
 pub mod build_file;
 pub mod build_key;
+pub mod calendar_dates;
 pub mod capabilities;
 pub mod critique_history;
 pub mod descent;

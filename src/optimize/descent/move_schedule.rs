@@ -101,7 +101,7 @@ pub(super) async fn search_moves(context: &MoveContext<'_>, allowed: &std::colle
     let is_llm = context.node.kind != "code";
     // In order of cost: free deterministic moves (a capability, a formula over
     // positions, a formula over roles), then one teacher call scored without the
-    // student (a class vocabulary: one short call per class), one teacher call scored with the student (a
+    // student (class texts or a class vocabulary: one short call per class), one teacher call scored with the student (a
     // prompt), teacher code with execution feedback (up to six calls), the same
     // after inserting a reader (topology), and last consensus, which multiplies
     // the student's cost at run time.
@@ -144,9 +144,20 @@ pub(super) async fn search_moves(context: &MoveContext<'_>, allowed: &std::colle
     if done(&best) {
         return Ok(best);
     }
-    // A closed choice (an enum) the student makes at chance: a vocabulary the
-    // teacher lists per class, counted by code. Cheaper than a rewrite (no student
-    // calls to score it), and without variance.
+    // A closed choice (an enum) the student makes at chance: first a table of
+    // word weights fitted on texts the teacher writes per class (v22), then, if
+    // the teacher wrote none readable, a vocabulary it lists per class, counted by
+    // code. Cheaper than a rewrite (no student calls to score them), and without
+    // variance.
+    if allowed.contains(&Move::Offload) && is_llm {
+        let candidate = moves::word_frequency_classifier::word_frequency_classifier(context, before).await?;
+        if better(&candidate, &best) {
+            best = candidate;
+        }
+    }
+    if done(&best) {
+        return Ok(best);
+    }
     if allowed.contains(&Move::Offload) && is_llm {
         let candidate = moves::keyword_classifier::keyword_classifier(context, before).await?;
         if better(&candidate, &best) {

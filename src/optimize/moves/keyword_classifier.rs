@@ -143,7 +143,7 @@ pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) 
 
 /// What the node asks: its system line and its prompt (which is where a user
 /// describes the classes), or none when it has neither.
-fn node_task_text(node: &crate::plan::lock_file::LockedNode) -> Option<String> {
+pub(crate) fn node_task_text(node: &crate::plan::lock_file::LockedNode) -> Option<String> {
     let parts: Vec<&str> = [node.system.as_deref(), node.prompt.as_deref()].into_iter().flatten().map(str::trim).filter(|part| !part.is_empty()).collect();
     (!parts.is_empty()).then(|| parts.join("\n\n"))
 }
@@ -191,7 +191,7 @@ pub fn described_words(text: &str, classes: &[String]) -> Vec<(String, Vec<Strin
 /// `text` (lower-cased, as written inside the parentheses): "billing (payments,
 /// charges, refunds, invoices)" gives billing "payments, charges, refunds,
 /// invoices".
-fn class_descriptions(text: &str, classes: &[String]) -> Vec<(String, Vec<String>)> {
+pub(crate) fn class_descriptions(text: &str, classes: &[String]) -> Vec<(String, Vec<String>)> {
     let lower = text.to_lowercase();
     classes
         .iter()
@@ -313,7 +313,7 @@ fn normalise(text: &str) -> String {
     text.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn majority_class(classes: &[String], gold: &[Option<Value>]) -> String {
+pub(crate) fn majority_class(classes: &[String], gold: &[Option<Value>]) -> String {
     let count = |class: &String| gold.iter().flatten().filter(|value| value.as_str() == Some(class.as_str())).count();
     let most = classes.iter().map(count).max().unwrap_or(0);
     classes.iter().find(|class| count(class) == most).cloned().unwrap_or_default()

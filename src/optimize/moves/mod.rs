@@ -20,6 +20,7 @@ pub mod keyword_classifier;
 pub mod offload;
 pub mod prompt_rewrite;
 pub mod topology;
+pub mod word_frequency_classifier;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
