@@ -5,9 +5,9 @@
 # with seed 2026 into bench/data/language/, which is committed; `--check` proves the
 # files are the generator's), training and held-out drawn from disjoint templates and
 # words; BENCH_TASK_SET=later runs a second set, BENCH_TASK_SET=later2 a third set,
-# BENCH_TASK_SET=later3 a fourth set, BENCH_TASK_SET=later4 a fifth set and
-# BENCH_TASK_SET=later5 a sixth set of the same two tasks, each with all-new templates
-# and words (below):
+# BENCH_TASK_SET=later3 a fourth set, BENCH_TASK_SET=later4 a fifth set,
+# BENCH_TASK_SET=later5 a sixth set and BENCH_TASK_SET=later6 a seventh set (seed 2042)
+# of the same two tasks, each with all-new templates and words (below):
 #   triage      support message -> billing | shipping | technical | account
 #               (bench/flows/triage.flow, metric exact_match)
 #   extraction  message -> {order_id, date (YYYY-MM-DD), amount} normalised
@@ -48,7 +48,13 @@
 # all-new templates, words, products, customer voices and id / date / amount wordings,
 # twenty held-out triage templates per team, written on 2026-12-02 by someone who had not
 # seen the optimiser code, before any optimiser version was measured on this set, held out
-# from its design); the start-up --check checks the chosen set.
+# from its design) or "later6" (scripts/language_tasks_later6.json,
+# bench/data/language_later6/, generated with seed 2042: the same two tasks, teams and
+# record fields again with all-new templates, words, products, customer voices and id /
+# date / amount wordings, twenty-two held-out triage templates per team, written on
+# 2026-12-02 by someone who had not seen the optimiser code, before any optimiser version
+# was measured on this set, held out from its design); the start-up --check checks the
+# chosen set with its seed.
 # FLOWC, BENCH_ONLY (task names), BENCH_M (default 8, at most 8),
 # BENCH_HELDOUT (default 100), BENCH_PARTS ("flowc peer" | "flowc" | "peer"),
 # BENCH_PEER_ONLY, BENCH_PEER_METHODS, BENCH_BUILD_TIMEOUT, BENCH_EVAL_TIMEOUT,
@@ -60,6 +66,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target_dir="${CARGO_TARGET_DIR:-$HOME/.cache/flowc/target}"
 flowc="${FLOWC:-$target_dir/release/flowc}"
 task_set="${BENCH_TASK_SET:-first}"
+seed=2026
 case "$task_set" in
   first) tasks_file="$repo/scripts/language_tasks.json" data_rel="bench/data/language" ;;
   later) tasks_file="$repo/scripts/language_tasks_later.json" data_rel="bench/data/language_later" ;;
@@ -67,7 +74,8 @@ case "$task_set" in
   later3) tasks_file="$repo/scripts/language_tasks_later3.json" data_rel="bench/data/language_later3" ;;
   later4) tasks_file="$repo/scripts/language_tasks_later4.json" data_rel="bench/data/language_later4" ;;
   later5) tasks_file="$repo/scripts/language_tasks_later5.json" data_rel="bench/data/language_later5" ;;
-  *) echo "language_tasks.sh: BENCH_TASK_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\" or \"later5\", not \"$task_set\"" >&2; exit 2 ;;
+  later6) tasks_file="$repo/scripts/language_tasks_later6.json" data_rel="bench/data/language_later6" seed=2042 ;;
+  *) echo "language_tasks.sh: BENCH_TASK_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\" or \"later6\", not \"$task_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 only="${BENCH_ONLY:-}"
@@ -88,7 +96,7 @@ if [[ " $parts " == *" flowc "* ]]; then
   [[ -x "$flowc" ]] || { echo "language_tasks.sh: no flowc binary at $flowc (cargo build --release, or set FLOWC)" >&2; exit 2; }
 fi
 (( m >= 1 && m <= 8 )) || { echo "language_tasks.sh: BENCH_M must be 1..8" >&2; exit 2; }
-python3 "$repo/scripts/make_language_task.py" --definitions "$tasks_file" --check "$data_root" 2>/dev/null ||
+python3 "$repo/scripts/make_language_task.py" --definitions "$tasks_file" --seed "$seed" --check "$data_root" 2>/dev/null ||
   { echo "language_tasks.sh: $data_rel is not what scripts/make_language_task.py writes from ${tasks_file#"$repo/"}" >&2; exit 2; }
 
 eval_flags=()
