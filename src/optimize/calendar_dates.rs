@@ -64,6 +64,16 @@ _CJK_MONTH = ["月", "월"]
 _CJK_DAY = ["日", "일"]
 _DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
+def _run_end(text, i, digits):
+    # Where the run of digits (or of letters) starting at i ends.
+    j = i
+    for _ in range(len(text)):
+        if j < len(text) and (text[j].isdigit() if digits else (text[j].isalpha() and not text[j].isdigit())):
+            j += 1
+        else:
+            break
+    return j
+
 def _date_atoms(text):
     # [kind, value, digits, text] per atom: "num" (value, digit count; an
     # ordinal suffix or a CJK unit is eaten and noted in text), "month", "fill",
@@ -76,20 +86,10 @@ def _date_atoms(text):
             break
         c = text[i]
         if c.isdigit():
-            j = i
-            for _ in range(size):
-                if j < size and text[j].isdigit():
-                    j += 1
-                else:
-                    break
+            j = _run_end(text, i, True)
             digits = text[i:j]
             tag = ""
-            k = j
-            for _ in range(size):
-                if k < size and text[k].isalpha() and not text[k].isdigit():
-                    k += 1
-                else:
-                    break
+            k = _run_end(text, j, False)
             letters = text[j:k].lower()
             if letters in _ORDINAL_SUFFIXES and len(digits) <= 2:
                 tag = "ord"
@@ -106,12 +106,7 @@ def _date_atoms(text):
             atoms.append(["num", int(digits), len(digits), tag])
             i = j
         elif c.isalpha():
-            j = i
-            for _ in range(size):
-                if j < size and text[j].isalpha() and not text[j].isdigit():
-                    j += 1
-                else:
-                    break
+            j = _run_end(text, i, False)
             word = text[i:j].lower()
             if word in _MONTHS:
                 atoms.append(["month", _MONTHS[word], 0, word])
