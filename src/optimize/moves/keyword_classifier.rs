@@ -41,6 +41,10 @@
 //! list leaves that class the node's own words, and the move goes on while any
 //! class has words (before v20 an unreadable reply dropped the move, described
 //! words and all). Probes behind it: README, "Optimiser v20 and v21".
+//!
+//! v22: the word-frequency classifier (`word_frequency_classifier`) runs first;
+//! this move is tried only when that one has no candidate (no readable texts
+//! from the teacher) or does not fit the training examples.
 
 use serde_json::{json, Map, Value};
 
