@@ -191,6 +191,20 @@ def _valid(year, month, day):
         return None
     return "%d-%s-%s" % (year, _two(month), _two(day))
 
+def _named_date(month, day, one, two, third, joined, default_year):
+    # [ISO date, index after it] of a date whose month is a name: with the year
+    # that follows it (`third`, after the joint `two`), else in `default_year`.
+    if third != None and _named_join(two):
+        year = _year_of(third, two, joined)
+        if year != None:
+            date = _valid(year, month, day)
+            if date != None:
+                return [date, two[0] + 1]
+    date = _valid(default_year, month, day)
+    if date != None:
+        return [date, one[0] + 1]
+    return None
+
 def _date_here(atoms, i, default_year, order):
     # [ISO date, index after it] for a date starting at atom i, or None.
     first = atoms[i]
@@ -254,28 +268,16 @@ def _date_here(atoms, i, default_year, order):
         # the 20th day of April, 2027, 3 de marzo de 2026, 2 Mar '26
         day = _day_of(first)
         if day != None:
-            if third != None and _named_join(two):
-                year = _year_of(third, two, not one[2] and not two[2] and one[1] == two[1])
-                if year != None:
-                    date = _valid(year, second[1], day)
-                    if date != None:
-                        return [date, two[0] + 1]
-            date = _valid(default_year, second[1], day)
-            if date != None:
-                return [date, one[0] + 1]
+            found = _named_date(second[1], day, one, two, third, not one[2] and not two[2] and one[1] == two[1], default_year)
+            if found != None:
+                return found
     if first[0] == "month" and second != None and second[0] == "num" and _named_join(one):
         # March 3, 2026; Mar. 3; Nov-18-2026; March the 3rd; Mar 3 '26
         day = _day_of(second)
         if day != None and second[2] <= 2:
-            if third != None and _named_join(two):
-                year = _year_of(third, two, not one[2] and not two[2] and one[1] == two[1] and one[1] != "")
-                if year != None:
-                    date = _valid(year, first[1], day)
-                    if date != None:
-                        return [date, two[0] + 1]
-            date = _valid(default_year, first[1], day)
-            if date != None:
-                return [date, one[0] + 1]
+            found = _named_date(first[1], day, one, two, third, not one[2] and not two[2] and one[1] == two[1] and one[1] != "", default_year)
+            if found != None:
+                return found
     return None
 
 def _currency_near(atoms, start, end):
