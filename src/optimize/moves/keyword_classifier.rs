@@ -74,34 +74,56 @@ pub fn enum_classes(schema: &Value) -> Option<Vec<String>> {
     (classes.len() >= 2).then_some(classes)
 }
 
+/// What both classifier moves (this one and `word_frequency_classifier`) read off
+/// a node that chooses a class: the classes, the text argument it reads and its
+/// value on each training example, the node's own text and what it says each
+/// class covers, and the task line the teacher is shown.
+pub(crate) struct ClassChoice {
+    pub classes: Vec<String>,
+    pub text_argument: String,
+    pub reference: String,
+    pub texts: Vec<String>,
+    pub task_text: String,
+    pub descriptions: Vec<(String, Vec<String>)>,
+    pub task: String,
+}
+
+impl ClassChoice {
+    /// `None` unless the node calls a model, its output is an enum, and one of its
+    /// arguments is text on every training example.
+    pub fn of(context: &MoveContext<'_>) -> Option<ClassChoice> {
+        let node = context.node;
+        if node.kind == "code" {
+            return None;
+        }
+        let classes = node_schema(node).as_ref().and_then(enum_classes)?;
+        let (text_argument, reference) = code_arguments(node)
+            .into_iter()
+            .find(|(_, reference)| context.trial.environments.iter().all(|environment| matches!(reference_value(environment, reference), Some(Value::String(_)))))?;
+        let texts = context.trial.environments.iter().map(|environment| reference_value(environment, &reference).and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()).collect();
+        let task_text = node_task_text(node).unwrap_or_default();
+        let descriptions = class_descriptions(&task_text, &classes);
+        let task = node.system.clone().unwrap_or_else(|| format!("A step `{}` of the workflow `{}` sorts texts into classes.", node.name, context.workflow.name));
+        Some(ClassChoice { classes, text_argument, reference, texts, task_text, descriptions, task })
+    }
+
+    /// What the node's text says `class` covers, or the class name when it says nothing.
+    pub fn description_of(&self, class: &str) -> String {
+        self.descriptions.iter().find(|(described_class, _)| described_class == class).map(|(_, texts)| texts.join("; ")).filter(|text| !text.is_empty()).unwrap_or_else(|| class.to_string())
+    }
+}
+
 pub async fn keyword_classifier(context: &MoveContext<'_>, score_before: usize) -> Result<Option<Candidate>, TeacherError> {
     let node = context.node;
-    if node.kind == "code" {
-        return Ok(None);
-    }
-    let Some(classes) = node_schema(node).as_ref().and_then(enum_classes) else { return Ok(None) };
-    let arguments = code_arguments(node);
-    let Some((text_argument, reference)) = arguments
-        .iter()
-        .find(|(_, reference)| context.trial.environments.iter().all(|environment| matches!(reference_value(environment, reference), Some(Value::String(_)))))
-        .cloned()
-    else {
-        return Ok(None);
-    };
-    let texts: Vec<String> = context.trial.environments.iter().map(|environment| reference_value(environment, &reference).and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()).collect();
-    let task_text = node_task_text(node).unwrap_or_default();
-    let described = described_words(&task_text, &classes);
-    let descriptions = class_descriptions(&task_text, &classes);
-    let description_of = |class: &String| -> String {
-        descriptions.iter().find(|(described_class, _)| described_class == class).map(|(_, texts)| texts.join("; ")).filter(|text| !text.is_empty()).unwrap_or_else(|| class.clone())
-    };
-    let task = node.system.clone().unwrap_or_else(|| format!("A step `{}` of the workflow `{}` sorts texts into classes.", node.name, context.workflow.name));
+    let Some(choice) = ClassChoice::of(context) else { return Ok(None) };
+    let ClassChoice { classes, text_argument, reference, texts, task_text, task, .. } = &choice;
+    let described = described_words(task_text, classes);
     let history = render_history(context.history);
     let schema = json!({"type": "array", "items": {"type": "string"}, "maxItems": WORDS_ASKED_PER_CLASS});
     let mut object = Map::new();
     let mut unreadable: Vec<&str> = Vec::new();
-    for class in &classes {
-        let prompt = render_prompt(CLASS_WORDS_PROMPT, &[("task", task.trim()), ("description", &description_of(class)), ("history", &history)]);
+    for class in classes {
+        let prompt = render_prompt(CLASS_WORDS_PROMPT, &[("task", task.trim()), ("description", &choice.description_of(class)), ("history", &history)]);
         let tuning = AskTuning { repeat_penalty: Some(WORD_LIST_REPEAT_PENALTY), max_tokens: Some(WORD_LIST_MAX_TOKENS) };
         let reply = context.teacher.ask_tuned(&format!("words of class `{class}` for `{}`", node.name), vec![user(prompt)], OutputConstraint::JsonSchema { schema: schema.clone() }, context.round, tuning).await?;
         match json_array_in(&reply) {

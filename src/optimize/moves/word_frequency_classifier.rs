@@ -26,10 +26,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::keyword_classifier::{class_descriptions, enum_classes, majority_class, node_task_text};
-use super::{as_code_node, code_arguments, reference_value, Candidate, MoveContext};
+use super::keyword_classifier::{majority_class, ClassChoice};
+use super::{as_code_node, Candidate, MoveContext};
 use crate::models::OutputConstraint;
-use crate::optimize::gold_trace::node_schema;
 use crate::optimize::settings::Move;
 use crate::optimize::teacher::{json_array_in, render_prompt, user, AskTuning, TeacherError, CLASS_EXAMPLES_PROMPT};
 
@@ -116,28 +115,13 @@ fn rounded(value: f64) -> f64 {
 
 pub async fn word_frequency_classifier(context: &MoveContext<'_>, score_before: usize) -> Result<Option<Candidate>, TeacherError> {
     let node = context.node;
-    if node.kind == "code" {
-        return Ok(None);
-    }
-    let Some(classes) = node_schema(node).as_ref().and_then(enum_classes) else { return Ok(None) };
-    let Some((text_argument, reference)) = code_arguments(node)
-        .into_iter()
-        .find(|(_, reference)| context.trial.environments.iter().all(|environment| matches!(reference_value(environment, reference), Some(Value::String(_)))))
-    else {
-        return Ok(None);
-    };
-    let texts: Vec<String> = context.trial.environments.iter().map(|environment| reference_value(environment, &reference).and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default()).collect();
-    let task_text = node_task_text(node).unwrap_or_default();
-    let descriptions = class_descriptions(&task_text, &classes);
-    let description_of = |class: &String| -> String {
-        descriptions.iter().find(|(described_class, _)| described_class == class).map(|(_, texts)| texts.join("; ")).filter(|text| !text.is_empty()).unwrap_or_else(|| class.clone())
-    };
-    let task = node.system.clone().unwrap_or_else(|| format!("A step `{}` of the workflow `{}` sorts texts into classes.", node.name, context.workflow.name));
+    let Some(choice) = ClassChoice::of(context) else { return Ok(None) };
+    let ClassChoice { classes, text_argument, reference, texts, descriptions, task, .. } = &choice;
     let schema = json!({"type": "array", "items": {"type": "string", "maxLength": 200}, "minItems": 8, "maxItems": TEXTS_ASKED_PER_CLASS});
     let mut teacher_texts: Vec<(String, String)> = Vec::new();
     let mut unreadable: Vec<&str> = Vec::new();
-    for class in &classes {
-        let prompt = render_prompt(CLASS_EXAMPLES_PROMPT, &[("task", task.trim()), ("class", class), ("description", &description_of(class))]);
+    for class in classes {
+        let prompt = render_prompt(CLASS_EXAMPLES_PROMPT, &[("task", task.trim()), ("class", class), ("description", &choice.description_of(class))]);
         let tuning = AskTuning { repeat_penalty: Some(CLASS_TEXTS_REPEAT_PENALTY), max_tokens: Some(CLASS_TEXTS_MAX_TOKENS) };
         let reply = context.teacher.ask_tuned(&format!("example texts of class `{class}` for `{}`", node.name), vec![user(prompt)], OutputConstraint::JsonSchema { schema: schema.clone() }, context.round, tuning).await?;
         match json_array_in(&reply) {
