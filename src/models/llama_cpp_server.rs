@@ -30,6 +30,20 @@ pub fn python_program() -> String {
     std::env::var("FLOWC_PYTHON").ok().filter(|value| !value.is_empty()).unwrap_or_else(|| "python3".into())
 }
 
+/// The threads the server decodes with (one token at a time): `$FLOWC_LLAMA_CPP_THREADS`,
+/// else every core. Prompts are always read with every core.
+///
+/// Why a knob: ggml's threads wait for each other at every operation of a decoded
+/// token by spinning, so when another process holds a core (a compile, a second
+/// build, the in-process student) one late thread stalls the rest. Measured on a
+/// 2-core machine with the 1.5B teacher: idle, 2 threads 31 tokens/s and 1 thread
+/// 22; beside a compile, 2 threads 0.8 tokens/s and 1 thread 18. The answers were
+/// the same bytes with 1 and 2 threads (each row of a product is one thread's
+/// work), so the knob changes time, never a plan.
+fn decode_threads(cores: usize) -> usize {
+    std::env::var("FLOWC_LLAMA_CPP_THREADS").ok().and_then(|value| value.trim().parse::<usize>().ok()).filter(|threads| *threads >= 1).unwrap_or(cores)
+}
+
 /// A llama.cpp server process on a free loopback port, killed when dropped (and by
 /// the kernel if flowc dies first). Its log goes to a temporary file, whose tail
 /// explains a failed start.
@@ -52,7 +66,8 @@ impl LlamaCppServer {
             .arg(path)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--n_ctx", &context_size.to_string()])
-            .args(["--n_threads", &threads.to_string()])
+            .args(["--n_threads", &decode_threads(threads).to_string()])
+            .args(["--n_threads_batch", &threads.to_string()])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_for_stderr);
