@@ -806,10 +806,9 @@ async fn a_teacher_that_lists_no_readable_words_still_leaves_the_classifier_the_
     assert!(code.contains(r#""billing": ["charge","refund"]"#) && code.contains(r#""technical": ["crash","error"]"#), "{code}");
 }
 
-/// Which class a word-frequency request asks example texts for (v22: varied
-/// messages; v23: also short ones), or none.
+/// Which class a word-frequency request asks example texts for (v22), or none.
 fn class_of_examples_request(prompt: &str) -> Option<String> {
-    let rest = prompt.split_once("Write 12 different messages of the class \"").or_else(|| prompt.split_once("Write 12 different short messages of the class \""))?.1;
+    let rest = prompt.split_once("Write 12 different messages of the class \"")?.1;
     Some(rest.split_once('"')?.0.to_string())
 }
 
@@ -837,12 +836,10 @@ async fn a_closed_choice_becomes_a_word_table_fitted_on_texts_the_teacher_writes
     };
     let provider = doubles(student, teacher);
     let (lock, _, _) = project.build(Arc::clone(&provider)).await.unwrap();
-    // Two requests per class (varied, then short messages), each naming its
-    // class and the node's task, and showing neither the training texts nor the
-    // other classes.
+    // One request per class, each naming its class and the node's task, and
+    // showing neither the training texts nor the other classes.
     let asked = asked.lock().unwrap().clone();
-    assert_eq!(asked.len(), 6, "{asked:?}");
-    assert_eq!(asked.iter().filter(|prompt| prompt.contains("short messages")).count(), 3, "{asked:?}");
+    assert_eq!(asked.len(), 3, "{asked:?}");
     assert!(asked.iter().all(|prompt| prompt.contains("Sort the message for a support team.") && !prompt.contains("parcel never arrived")), "{asked:?}");
     let classify = node(&lock, "classify");
     assert_eq!(classify.kind, "code", "{classify:?}");

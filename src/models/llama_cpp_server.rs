@@ -37,9 +37,9 @@ pub fn python_program() -> String {
 /// token by spinning, so when another process holds a core (a compile, a second
 /// build, the in-process student) one late thread stalls the rest. Measured on a
 /// 2-core machine with the 1.5B teacher: idle, 2 threads 31 tokens/s and 1 thread
-/// 22; beside a compile, 2 threads 0.8 tokens/s and 1 thread 18. The answers were
-/// the same bytes with 1 and 2 threads (each row of a product is one thread's
-/// work), so the knob changes time, never a plan.
+/// 22; beside a compile, 2 threads 0.8 tokens/s and 1 thread 18. The answer to the
+/// prompt tried was the same bytes with 1 and 2 threads (each row of a product is
+/// one thread's work).
 fn decode_threads(cores: usize) -> usize {
     std::env::var("FLOWC_LLAMA_CPP_THREADS").ok().and_then(|value| value.trim().parse::<usize>().ok()).filter(|threads| *threads >= 1).unwrap_or(cores)
 }

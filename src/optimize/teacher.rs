@@ -23,14 +23,13 @@ pub const CODE_FEEDBACK_PROMPT: &str = include_str!("prompts/code_feedback.md");
 pub const LOCALISE_FAILURE_PROMPT: &str = include_str!("prompts/localise_failure.md");
 pub const CLASS_WORDS_PROMPT: &str = include_str!("prompts/class_words.md");
 pub const CLASS_EXAMPLES_PROMPT: &str = include_str!("prompts/class_examples.md");
-pub const CLASS_EXAMPLES_SHORT_PROMPT: &str = include_str!("prompts/class_examples_short.md");
 pub const SOLVE_WITH_NAMED_QUANTITIES_PROMPT: &str = include_str!("prompts/solve_with_named_quantities.md");
 pub const FILL_PROGRAM_PROMPT: &str = include_str!("prompts/fill_program.md");
 
 /// Changing any teacher prompt changes what a build produces: the prompts' hash is
 /// part of every node's build key.
 pub fn prompts_version() -> String {
-    sha256_hex([GOLD_TRACE_PROMPT, REWRITE_PROMPT_PROMPT, WRITE_CODE_PROMPT, CODE_FEEDBACK_PROMPT, LOCALISE_FAILURE_PROMPT, CLASS_WORDS_PROMPT, CLASS_EXAMPLES_PROMPT, CLASS_EXAMPLES_SHORT_PROMPT, SOLVE_WITH_NAMED_QUANTITIES_PROMPT, FILL_PROGRAM_PROMPT].concat().as_bytes())
+    sha256_hex([GOLD_TRACE_PROMPT, REWRITE_PROMPT_PROMPT, WRITE_CODE_PROMPT, CODE_FEEDBACK_PROMPT, LOCALISE_FAILURE_PROMPT, CLASS_WORDS_PROMPT, CLASS_EXAMPLES_PROMPT, SOLVE_WITH_NAMED_QUANTITIES_PROMPT, FILL_PROGRAM_PROMPT].concat().as_bytes())
 }
 
 /// A prompt file with its placeholders filled. The leading `<!-- ... -->` block
