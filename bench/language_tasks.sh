@@ -6,9 +6,9 @@
 # files are the generator's), training and held-out drawn from disjoint templates and
 # words; BENCH_TASK_SET=later runs a second set, BENCH_TASK_SET=later2 a third set,
 # BENCH_TASK_SET=later3 a fourth set, BENCH_TASK_SET=later4 a fifth set,
-# BENCH_TASK_SET=later5 a sixth set, BENCH_TASK_SET=later6 a seventh set (seed 2042) and
-# BENCH_TASK_SET=later7 an eighth set (seed 2043) of the same two tasks, each with
-# all-new templates and words (below):
+# BENCH_TASK_SET=later5 a sixth set, BENCH_TASK_SET=later6 a seventh set (seed 2042),
+# BENCH_TASK_SET=later7 an eighth set (seed 2043) and BENCH_TASK_SET=later8 a ninth set
+# (seed 2044) of the same two tasks, each with all-new templates and words (below):
 #   triage      support message -> billing | shipping | technical | account
 #               (bench/flows/triage.flow, metric exact_match)
 #   extraction  message -> {order_id, date (YYYY-MM-DD), amount} normalised
@@ -59,8 +59,13 @@
 # 2043: the same two tasks, teams and record fields again with all-new templates, words,
 # products, customer voices and id / date / amount wordings, twenty-four held-out triage
 # templates per team, written on 2026-12-02 by someone who had not seen the optimiser
-# code, before any optimiser version was measured on this set, held out from its design);
-# the start-up --check checks the chosen set with its seed.
+# code, before any optimiser version was measured on this set, held out from its design)
+# or "later8" (scripts/language_tasks_later8.json, bench/data/language_later8/, generated
+# with seed 2044: the same two tasks, teams and record fields again with all-new
+# templates, words, products, customer voices and id / date / amount wordings,
+# twenty-six held-out triage templates per team, written on 2026-12-02 by someone who had
+# not seen the optimiser code, before any optimiser version was measured on this set,
+# held out from its design); the start-up --check checks the chosen set with its seed.
 # FLOWC, BENCH_ONLY (task names), BENCH_M (default 8, at most 8),
 # BENCH_HELDOUT (default 100), BENCH_PARTS ("flowc peer" | "flowc" | "peer"),
 # BENCH_PEER_ONLY, BENCH_PEER_METHODS, BENCH_BUILD_TIMEOUT, BENCH_EVAL_TIMEOUT,
@@ -82,7 +87,8 @@ case "$task_set" in
   later5) tasks_file="$repo/scripts/language_tasks_later5.json" data_rel="bench/data/language_later5" ;;
   later6) tasks_file="$repo/scripts/language_tasks_later6.json" data_rel="bench/data/language_later6" seed=2042 ;;
   later7) tasks_file="$repo/scripts/language_tasks_later7.json" data_rel="bench/data/language_later7" seed=2043 ;;
-  *) echo "language_tasks.sh: BENCH_TASK_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\" or \"later7\", not \"$task_set\"" >&2; exit 2 ;;
+  later8) tasks_file="$repo/scripts/language_tasks_later8.json" data_rel="bench/data/language_later8" seed=2044 ;;
+  *) echo "language_tasks.sh: BENCH_TASK_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\" or \"later8\", not \"$task_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 only="${BENCH_ONLY:-}"
