@@ -294,7 +294,7 @@ mod tests {
     fn words_are_read_as_the_classifier_reads_them() {
         assert_eq!(text_words("Hi, I was charged TWICE for order 12345 — refunds please! Charges, charges."), vec!["charge", "twice", "order", "refund"]);
         assert_eq!(text_words("Überweisung delivered"), vec!["überwe", "delive"]);
-        assert_eq!(text_words("Address: 10 Glass St"), vec!["address", "glass"]);
+        assert_eq!(text_words("Address: 10 Glass St"), vec!["addres", "glass"]);
     }
 
     #[test]
