@@ -87,6 +87,28 @@ async fn greedy_decoding_through_a_real_server_gives_the_same_text_twice() {
 }
 
 #[tokio::test]
+async fn a_long_greedy_answer_does_not_depend_on_the_request_before_it() {
+    // llama-cpp-python's server, left as it is, reads a prompt equal to the last
+    // one by replaying its last token alone, which computes slightly differently:
+    // this story came back 889 characters long right after itself, 931 fresh.
+    // flowc's server reads every prompt whole (`SERVER_READING_EVERY_PROMPT_WHOLE`).
+    let (server, backend) = start_server_and_backend().await;
+    let story = |prompt: &str| ChatRequest {
+        messages: vec![ChatMessage { role: Role::User, content: prompt.to_string() }],
+        decoding: DecodingParameters { max_tokens: Some(200), ..greedy() },
+        constraint: OutputConstraint::None,
+    };
+    let lighthouse = story("Write a long story about a lighthouse keeper and a storm.");
+    let fresh = backend.chat(&lighthouse).await.unwrap_or_else(|error| panic!("{error}\n{}", server.log_tail()));
+    let right_after_itself = backend.chat(&lighthouse).await.unwrap_or_else(|error| panic!("{error}\n{}", server.log_tail()));
+    backend.chat(&story("Write a long story about a lighthouse keeper and a calm sea.")).await.unwrap_or_else(|error| panic!("{error}\n{}", server.log_tail()));
+    let after_a_shared_prefix = backend.chat(&lighthouse).await.unwrap_or_else(|error| panic!("{error}\n{}", server.log_tail()));
+    assert!(fresh.completion_tokens > 100, "{fresh:?}");
+    assert_eq!(fresh.text, right_after_itself.text, "the same request right after itself");
+    assert_eq!(fresh.text, after_a_shared_prefix.text, "the same request after one that shares its start");
+}
+
+#[tokio::test]
 async fn a_json_schema_constrained_answer_from_a_real_server_parses_and_matches_the_schema() {
     let (server, backend) = start_server_and_backend().await;
     let cities = ["Paris", "London", "Berlin"];

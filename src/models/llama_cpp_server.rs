@@ -21,6 +21,29 @@ use super::http::{HttpBackendConfig, HttpSettings};
 use super::openai::OpenAiBackend;
 use super::{ChatRequest, ChatResponse, ModelBackend, ModelError, ModelIdentity};
 
+/// llama-cpp-python's server, started so that every request is read from scratch.
+///
+/// Why: the server keeps the last request's tokens and, when the next prompt starts
+/// with them, reads only the rest; a prompt equal to the last one gets its last
+/// token read again alone. A prompt read in pieces computes slightly differently
+/// from one read whole, so a greedy answer depended on the request before it:
+/// the same teacher request gave other texts, fresh and right after itself
+/// (seen with the 1.5B teacher and with SmolLM2), so a build from an empty call
+/// cache and a rerun of `flowc run` with `engine = "llama.cpp"` could differ.
+/// Resetting the context before each request makes an answer a function of its
+/// request alone (tested: `tests/openai_llama_cpp_server.rs`); the price is that
+/// a prompt shared by consecutive requests is read again each time.
+const SERVER_READING_EVERY_PROMPT_WHOLE: &str = "\
+import runpy
+import llama_cpp.llama as engine
+generate_after_the_last_request = engine.Llama.generate
+def generate_from_scratch(self, tokens, *args, **kwargs):
+    self.reset()
+    return generate_after_the_last_request(self, tokens, *args, **kwargs)
+engine.Llama.generate = generate_from_scratch
+runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)
+";
+
 /// Loading a 1 GB model on a busy 2-core machine takes seconds; a broken install
 /// must not hang a build.
 const READINESS_DEADLINE: Duration = Duration::from_secs(300);
@@ -41,7 +64,16 @@ pub fn python_program() -> String {
 /// prompt tried was the same bytes with 1 and 2 threads (each row of a product is
 /// one thread's work).
 fn decode_threads(cores: usize) -> usize {
-    std::env::var("FLOWC_LLAMA_CPP_THREADS").ok().and_then(|value| value.trim().parse::<usize>().ok()).filter(|threads| *threads >= 1).unwrap_or(cores)
+    let Some(setting) = std::env::var("FLOWC_LLAMA_CPP_THREADS").ok().filter(|value| !value.trim().is_empty()) else { return cores };
+    thread_count(&setting).unwrap_or_else(|| {
+        eprintln!("warning: FLOWC_LLAMA_CPP_THREADS={setting:?} is not a whole number of at least 1; the llama.cpp server decodes with all {cores} cores");
+        cores
+    })
+}
+
+/// A thread count as a person writes it: a whole number of at least one.
+fn thread_count(setting: &str) -> Option<usize> {
+    setting.trim().parse::<usize>().ok().filter(|threads| *threads >= 1)
 }
 
 /// A llama.cpp server process on a free loopback port, killed when dropped (and by
@@ -62,7 +94,7 @@ impl LlamaCppServer {
         let log_for_stderr = log.try_clone().map_err(|error| ModelError::Load(error.to_string()))?;
         let mut command = Command::new(python_program());
         command
-            .args(["-m", "llama_cpp.server", "--model"])
+            .args(["-c", SERVER_READING_EVERY_PROMPT_WHOLE, "--model"])
             .arg(path)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--n_ctx", &context_size.to_string()])
@@ -168,5 +200,19 @@ impl ModelBackend for LlamaCppServerBackend {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         self.client.chat(request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thread_count;
+
+    #[test]
+    fn a_thread_count_is_a_whole_number_of_at_least_one() {
+        assert_eq!(thread_count("1"), Some(1));
+        assert_eq!(thread_count(" 3 "), Some(3));
+        assert_eq!(thread_count("0"), None);
+        assert_eq!(thread_count("one"), None);
+        assert_eq!(thread_count("-2"), None);
     }
 }

@@ -23,9 +23,9 @@
 //! texts. Probed on the seven triage sets measured before it (held-out of 100,
 //! mean over the sets): 65.1 → 70.7, every set at or above v22's. Its build on
 //! later7: 0.64, where v22's was 0.69. Rescoring both builds' own teacher texts
-//! (from the call cache) showed why: the teacher's answers to the same request
-//! differ from one llama.cpp server run to the next (it reuses the previous
-//! request's prefix), and with the texts the builds got the short request did not
+//! (from the call cache) showed why: the builds' teacher texts were not the
+//! probe's (one answer of eight the same, for the same prompts and GGUF; the
+//! cause is not pinned down), and with the texts the builds got the short request did not
 //! help (dev 63.7 → 63.0, later7 69 → 64), while the stems and the weighted
 //! descriptions did with both sets of texts (dev +5.2 and +3.3, later7 +1).
 //! v24 keeps those two and drops the short request.
