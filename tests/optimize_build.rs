@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use flowc::models::counting::CountingBackend;
-use flowc::models::{ChatRequest, ChatResponse, ModelBackend, ModelError, ModelIdentity};
+use flowc::models::{ChatRequest, ChatResponse, ModelBackend, ModelError, ModelIdentity, ScoreRequest, ScoreResponse};
 use flowc::optimize::build_file::{build_file, BuildFileError, BuildFileOptions};
 use flowc::optimize::descent::{BuildSummary, ModelProvider};
 use flowc::optimize::events::{BuildEvent, EventSink};
@@ -1052,4 +1052,87 @@ async fn the_teachers_program_labels_the_roles_and_code_fills_it_for_the_other_t
     let mut arguments = serde_json::Map::new();
     arguments.insert("question".into(), json!("At $4 each, plus a delivery fee of $6 and a tip of $1, the bakery sold its rolls, all but the 25 given to the shelter and the 3 rolls the staff ate. It had baked 75 rolls. How much did it make?"));
     assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(195.0));
+}
+
+/// A student that answers every question wrong but reads: a reply's score is minus
+/// the number of its words its prompt (system and user turn) does not contain.
+struct ReadingStudent {
+    scored: Arc<Mutex<Vec<ScoreRequest>>>,
+}
+
+#[async_trait]
+impl ModelBackend for ReadingStudent {
+    fn identity(&self) -> ModelIdentity {
+        ModelIdentity { backend: "test".into(), model: "student".into(), file_sha256: None, endpoint: None }
+    }
+
+    async fn chat(&self, _request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        Ok(ChatResponse { text: "\"technical\"".into(), prompt_tokens: 100, completion_tokens: 2, prompt_seconds: None, generation_seconds: None })
+    }
+
+    async fn score(&self, request: &ScoreRequest) -> Result<ScoreResponse, ModelError> {
+        self.scored.lock().unwrap().push(request.clone());
+        let prompt: String = request.messages.iter().map(|message| message.content.to_lowercase()).collect::<Vec<_>>().join(" ");
+        let known: std::collections::BTreeSet<&str> = prompt.split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty()).collect();
+        let unknown = request.reply.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty() && !known.contains(word)).count();
+        Ok(ScoreResponse { log_probability: -(unknown as f64), prompt_tokens: 50, reply_tokens: request.reply.split_whitespace().count() as u32 })
+    }
+}
+
+#[tokio::test]
+async fn a_closed_choice_the_student_cannot_answer_becomes_a_likelihood_choice_over_the_teachers_texts() {
+    // Only prompt moves: the student stays in the plan. It answers "technical"
+    // whatever it is asked, but reads: the teacher's example texts of each class,
+    // shown in that class's prompt, make the training texts likeliest under their
+    // own class.
+    let project = Project::new("likelihood-choice", &triage_flow("[prompt]"), &triage_examples());
+    let scored: Arc<Mutex<Vec<ScoreRequest>>> = Arc::default();
+    let student = ReadingStudent { scored: Arc::clone(&scored) };
+    let class_requests = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&class_requests);
+    let teacher = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(move |request| {
+            let first = first_message(request);
+            if let Some(rest) = first.split_once("Messages of the class \"") {
+                counted.fetch_add(1, Ordering::Relaxed);
+                let texts = match rest.1.split('"').next() {
+                    Some("billing") => json!(["I was charged twice, refund me", "my order cost too much"]),
+                    Some("shipping") => json!(["the courier lost my parcel", "my parcel never came"]),
+                    Some("technical") => json!(["the app crashes at log in", "when I log in it freezes"]),
+                    _ => json!([]),
+                };
+                return Ok(texts.to_string());
+            }
+            Ok("{}".into())
+        }),
+    };
+    let mut models: BTreeMap<String, Arc<dyn ModelBackend>> = BTreeMap::new();
+    models.insert("student".into(), Arc::new(student));
+    models.insert("teacher".into(), Arc::new(teacher));
+    let provider = Arc::new(Doubles { models, teacher_calls: Arc::new(AtomicU64::new(0)), student_calls: Arc::new(AtomicU64::new(0)) });
+    let (lock, _, _) = project.build(provider).await.unwrap();
+    assert_eq!(class_requests.load(Ordering::Relaxed), 3, "one request of example texts per class");
+    let classify = node(&lock, "classify");
+    assert_eq!(classify.kind, "likelihood_choice", "{classify:?}");
+    assert_eq!(classify.provenance.origin, "prompt");
+    assert_eq!(classify.model.as_deref(), Some("student"), "the student stays in the plan");
+    let likelihood = classify.likelihood.as_ref().expect("the class prompts are in the plan");
+    assert_eq!(likelihood.reply, "{message}");
+    let classes: Vec<&str> = likelihood.classes.iter().map(|class| class.class.as_str()).collect();
+    assert_eq!(classes, ["billing", "shipping", "technical"]);
+    // A teacher-written artefact kept in a student node: its texts are the
+    // demonstrations of each class's prompt.
+    assert!(likelihood.classes[1].system.contains("- the courier lost my parcel\n"), "{}", likelihood.classes[1].system);
+    assert!(!likelihood.classes[1].system.contains("refund me"), "a class's prompt shows only its own texts");
+    assert!(classify.provenance.leave_one_out.as_deref().unwrap_or("").contains("3/3"), "{:?}", classify.provenance);
+    assert!(classify.system.is_none() && classify.prompt.is_none());
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+    // Leave-one-out: when a training text is scored with the training texts as
+    // demonstrations, it is never among them.
+    let scored = scored.lock().unwrap().clone();
+    assert!(scored.iter().any(|request| request.messages[0].content.contains("- my parcel never arrived\n")), "the training texts were tried as demonstrations");
+    for request in &scored {
+        assert!(!request.messages[0].content.contains(&format!("- {}\n", request.reply)), "a text scored among its own demonstrations: {request:?}");
+    }
 }

@@ -72,6 +72,12 @@ fn print_node(node: &LockedNode) {
     if let Some(model) = &node.model {
         println!("  model: {model}");
     }
+    if let Some(likelihood) = &node.likelihood {
+        println!("  likelihood choice: the student reads {} after each class's prompt; the most likely wins", likelihood.reply);
+        for class in &likelihood.classes {
+            println!("  class `{}`:\n{}\n{}", class.class, indent(&class.system), indent(&class.prompt));
+        }
+    }
     if let Some(consensus) = &node.consensus {
         println!("  consensus: {} samples at temperature {}, seeds {}.., {} vote", consensus.samples, consensus.temperature, consensus.first_seed, consensus.vote);
     }

@@ -24,7 +24,8 @@ impl DiagramNodeKind {
     /// The node kind as the language and the lock spell it.
     pub fn from_node_kind(kind: &str) -> Option<DiagramNodeKind> {
         match kind {
-            "llm" => Some(DiagramNodeKind::Llm),
+            // A likelihood choice is the student reading: drawn as a model call.
+            "llm" | "likelihood_choice" => Some(DiagramNodeKind::Llm),
             "code" => Some(DiagramNodeKind::Code),
             "consensus" => Some(DiagramNodeKind::Consensus),
             _ => None,

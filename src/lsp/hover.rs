@@ -360,6 +360,10 @@ fn write_locked_artefacts(markdown: &mut String, locked: &LockedNode) {
     if let Some(critique) = &provenance.critique {
         let _ = writeln!(markdown, "- critique: {}", critique.trim());
     }
+    if let Some(likelihood) = &locked.likelihood {
+        let classes: Vec<&str> = likelihood.classes.iter().map(|class| class.class.as_str()).collect();
+        let _ = writeln!(markdown, "- likelihood choice: the student reads `{}` after each class's prompt ({}); the most likely wins", likelihood.reply, classes.join(", "));
+    }
     if let Some(consensus) = &locked.consensus {
         let _ = writeln!(
             markdown,

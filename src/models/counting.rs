@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{ChatRequest, ChatResponse, ModelBackend, ModelError, ModelIdentity};
+use super::{ChatRequest, ChatResponse, ModelBackend, ModelError, ModelIdentity, ScoreRequest, ScoreResponse};
 
 pub struct CountingBackend {
     inner: Arc<dyn ModelBackend>,
@@ -35,5 +35,10 @@ impl ModelBackend for CountingBackend {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.chat(request).await
+    }
+
+    async fn score(&self, request: &ScoreRequest) -> Result<ScoreResponse, ModelError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.score(request).await
     }
 }

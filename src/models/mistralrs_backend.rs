@@ -30,7 +30,7 @@ use mistralrs::{Constraint, RequestBuilder, StopTokens, TextMessageRole, TokenSo
 
 use super::gguf_metadata::{read_gguf_metadata, GgufMetadata};
 use super::seeded_sampling::SeededSampling;
-use super::{ChatRequest, ChatResponse, ModelBackend, ModelError, ModelIdentity, OutputConstraint, Role};
+use super::{ChatMessage, ChatRequest, ChatResponse, ModelBackend, ModelError, ModelIdentity, OutputConstraint, Role, ScoreRequest, ScoreResponse};
 
 /// Generation is bounded even when the plan sets no `max_tokens`.
 const DEFAULT_MAX_TOKENS: usize = 512;
@@ -118,6 +118,57 @@ async fn load_pipeline(folder: String, file: String, decode_across_lengths: bool
     Ok(mistralrs::model_builder_trait::build_model_from_pipeline(pipeline, scheduler, AddModelConfig::new(engine)).await)
 }
 
+fn request_builder(messages: &[ChatMessage]) -> RequestBuilder {
+    let mut builder = RequestBuilder::new();
+    for message in messages {
+        let role = match message.role {
+            Role::System => TextMessageRole::System,
+            Role::User => TextMessageRole::User,
+            Role::Assistant => TextMessageRole::Assistant,
+        };
+        builder = builder.add_message(role, &message.content);
+    }
+    builder
+}
+
+/// A reply read as the model's own tokens: at each step the logits processor notes
+/// the log-probability the model gave the reply's next token and then leaves only
+/// that token possible, so the greedy engine writes exactly the reply. A step whose
+/// context does not end with the reply so far (the engine ran the processor more or
+/// fewer times than it wrote tokens) is an error, never a wrong score.
+struct ForcedReply {
+    tokens: Vec<u32>,
+    log_probabilities: Vec<f64>,
+    out_of_step: bool,
+}
+
+impl ForcedReply {
+    fn step(&mut self, logits: &[f32], context: &[u32]) -> Vec<f32> {
+        let step = self.log_probabilities.len();
+        let mut forced = vec![f32::NEG_INFINITY; logits.len()];
+        let Some(&target) = self.tokens.get(step) else {
+            self.out_of_step = true;
+            return forced;
+        };
+        if !context.ends_with(&self.tokens[..step]) {
+            self.out_of_step = true;
+        }
+        self.log_probabilities.push(log_softmax_at(logits, target as usize));
+        if let Some(slot) = forced.get_mut(target as usize) {
+            *slot = 0.0;
+        }
+        forced
+    }
+}
+
+/// `log softmax(logits)[index]`, in f64 (a token outside the vocabulary is impossible).
+fn log_softmax_at(logits: &[f32], index: usize) -> f64 {
+    let Some(&chosen) = logits.get(index) else { return f64::NEG_INFINITY };
+    let maximum = logits.iter().copied().filter(|logit| logit.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+    let total: f64 = logits.iter().filter(|logit| logit.is_finite()).map(|logit| f64::from(logit - maximum).exp()).sum();
+    f64::from(chosen - maximum) - total.ln()
+}
+
 #[async_trait]
 impl ModelBackend for MistralRsBackend {
     fn identity(&self) -> ModelIdentity {
@@ -125,15 +176,7 @@ impl ModelBackend for MistralRsBackend {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        let mut builder = RequestBuilder::new();
-        for message in &request.messages {
-            let role = match message.role {
-                Role::System => TextMessageRole::System,
-                Role::User => TextMessageRole::User,
-                Role::Assistant => TextMessageRole::Assistant,
-            };
-            builder = builder.add_message(role, &message.content);
-        }
+        let mut builder = request_builder(&request.messages);
         let decoding = &request.decoding;
         builder = builder
             .set_sampler_temperature(0.0)
@@ -170,6 +213,42 @@ impl ModelBackend for MistralRsBackend {
             generation_seconds: Some(f64::from(usage.total_completion_time_sec)),
         })
     }
+    /// Scores by forcing the reply token by token (`ForcedReply`): every step is a
+    /// decode step of the engine, so concurrent scores batch as generation does and a
+    /// score's bytes do not depend on its batch (`tests/student_reply_scoring.rs`). The
+    /// prompt is read through the prefix cache like any chat request, so the classes'
+    /// prompts of a `likelihood_choice` node are read once per class, not per input.
+    async fn score(&self, request: &ScoreRequest) -> Result<ScoreResponse, ModelError> {
+        let tokens = self
+            .model
+            .tokenize(either::Either::Right(request.reply.clone()), None, false, false, None)
+            .await
+            .map_err(|error| ModelError::BadResponse(format!("could not tokenize the reply to score: {error}")))?;
+        if tokens.is_empty() {
+            return Ok(ScoreResponse::default());
+        }
+        let forced = Arc::new(std::sync::Mutex::new(ForcedReply { tokens: tokens.clone(), log_probabilities: Vec::new(), out_of_step: false }));
+        let recorder = Arc::clone(&forced);
+        let processor = move |logits: &mistralrs::Tensor, context: &[u32]| -> mistralrs::Result<mistralrs::Tensor> {
+            let values: Vec<f32> = logits.to_dtype(mistralrs::DType::F32)?.to_vec1()?;
+            let only = recorder.lock().expect("a scoring step never panics while holding the lock").step(&values, context);
+            mistralrs::Tensor::from_vec(only, values.len(), logits.device())?.to_dtype(logits.dtype())
+        };
+        let builder = request_builder(&request.messages).set_sampler_temperature(0.0).set_sampler_max_len(tokens.len()).add_logits_processor(Arc::new(processor));
+        let response = self.model.send_chat_request(builder).await.map_err(|error| ModelError::BadResponse(error.to_string()))?;
+        let forced = forced.lock().expect("the request has finished");
+        if forced.out_of_step || forced.log_probabilities.len() != tokens.len() {
+            return Err(ModelError::BadResponse(format!(
+                "scoring a reply of {} tokens went out of step with the engine ({} steps seen)",
+                tokens.len(),
+                forced.log_probabilities.len()
+            )));
+        }
+        let total: f64 = forced.log_probabilities.iter().sum();
+        Ok(ScoreResponse {
+            log_probability: (total * 1e6).round() / 1e6,
+            prompt_tokens: response.usage.prompt_tokens as u32,
+            reply_tokens: tokens.len() as u32,
+        })
+    }
 }
-
-

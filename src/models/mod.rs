@@ -98,6 +98,27 @@ pub struct ModelIdentity {
     pub endpoint: Option<String>,
 }
 
+/// How likely the model finds `reply` as its answer to `messages`: nothing is
+/// generated; every token of `reply` is read as the model's own next token, and the
+/// log-probabilities it gave them are summed. How a plan lets the student *read* a
+/// text it could not answer about (`PlanNodeKind::LikelihoodChoice`): which class's
+/// prompt makes the text most likely.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ScoreRequest {
+    pub messages: Vec<ChatMessage>,
+    pub reply: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScoreResponse {
+    /// The sum of the natural-log probabilities of the reply's tokens (0 for an
+    /// empty reply), rounded to six decimals so that a plan's choice does not hang
+    /// on the last bits of a float.
+    pub log_probability: f64,
+    pub prompt_tokens: u32,
+    pub reply_tokens: u32,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("the model could not be loaded: {0}")]
@@ -118,6 +139,16 @@ pub enum ModelError {
 pub trait ModelBackend: Send + Sync {
     fn identity(&self) -> ModelIdentity;
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError>;
+
+    /// Scores a reply (see [`ScoreRequest`]). Only backends that see the model's
+    /// logits can: the in-process engine. The others say so, with the model's name.
+    async fn score(&self, request: &ScoreRequest) -> Result<ScoreResponse, ModelError> {
+        let _ = request;
+        Err(ModelError::Configuration(format!(
+            "{} cannot score a reply (a `likelihood_choice` node needs the model's probabilities for given text, which only the in-process GGUF engine gives); run this model in process (no `engine`), or rebuild the plan with it",
+            self.identity()
+        )))
+    }
 }
 
 impl fmt::Display for ModelIdentity {

@@ -216,6 +216,7 @@ impl PlanBuilder<'_> {
             code: string("source").map(|source| source.value.clone()),
             code_inputs,
             consensus,
+            likelihood: None,
             output_type: output.to_string(),
             output_schema: schema,
             provenance: LockedProvenance { origin: "as-written".into(), ..Default::default() },
@@ -363,6 +364,10 @@ pub fn literal_value(value: &ValueHir) -> Option<LiteralValue> {
     })
 }
 
+fn is_absent<T>(value: &&Option<T>) -> bool {
+    value.is_none()
+}
+
 /// Everything a node's behaviour depends on: its artefacts, its model and decoding,
 /// and the fingerprints of the nodes it reads.
 pub fn node_fingerprint(node: &LockedNode, model: Option<&LockedModel>, upstream: &BTreeMap<String, String>) -> String {
@@ -376,6 +381,10 @@ pub fn node_fingerprint(node: &LockedNode, model: Option<&LockedModel>, upstream
         code: &'a Option<String>,
         code_inputs: &'a BTreeMap<String, String>,
         consensus: &'a Option<LockedConsensus>,
+        // Absent from the hash when absent from the node, so the fingerprints of
+        // plans written before the kind existed stay as they were.
+        #[serde(skip_serializing_if = "is_absent")]
+        likelihood: &'a Option<crate::plan::lock_file::LockedLikelihoodChoice>,
         output_type: &'a str,
         reads: BTreeMap<&'a str, Option<&'a String>>,
     }
@@ -388,6 +397,7 @@ pub fn node_fingerprint(node: &LockedNode, model: Option<&LockedModel>, upstream
         code: &node.code,
         code_inputs: &node.code_inputs,
         consensus: &node.consensus,
+        likelihood: &node.likelihood,
         output_type: &node.output_type,
         reads: node.reads.iter().map(|read| (read.as_str(), upstream.get(read))).collect(),
     })

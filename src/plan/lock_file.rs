@@ -118,7 +118,7 @@ pub struct LockedOutput {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LockedNode {
     pub name: String,
-    /// `llm`, `code` or `consensus`.
+    /// `llm`, `code`, `consensus` or `likelihood_choice`.
     pub kind: PlanNodeKind,
     pub fingerprint: String,
     /// Workflow inputs and nodes this node reads (its incoming edges).
@@ -143,6 +143,9 @@ pub struct LockedNode {
     pub code_inputs: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consensus: Option<LockedConsensus>,
+    /// `likelihood_choice` nodes: the classes' prompts and the text they score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likelihood: Option<LockedLikelihoodChoice>,
     pub output_type: String,
     /// The JSON schema of typed outputs (absent for `text`), used for constrained
     /// decoding and to check parsed outputs.
@@ -160,6 +163,38 @@ pub struct LockedConsensus {
     /// The seed of sample `i` is `first_seed + i`.
     pub first_seed: u64,
     pub temperature: f64,
+}
+
+/// A choice among classes made by how likely the student finds a text: for each
+/// class, the student is shown that class's prompt (`system`, then `prompt` as the
+/// user's turn; literal text, not templates, the same for every input) and
+/// `reply`, rendered, is read as its answer; the class under whose prompt the reply
+/// is most likely wins, ties to the class listed first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LockedLikelihoodChoice {
+    /// The text scored: a template over what the node reads (`{message}`).
+    pub reply: String,
+    pub classes: Vec<LockedClassPrompt>,
+    /// Evidence added to the student's: a table of word weights over the reply's
+    /// words (`runtime::word_table`); a class's total is the student's
+    /// log-probability plus the table's score, where the reply has a known word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word_table: Option<LockedWordTable>,
+}
+
+/// Naive-Bayes weights: per class, the log-probability of each word it was seen
+/// with, and of a known word it was not.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LockedWordTable {
+    pub weights: BTreeMap<String, BTreeMap<String, f64>>,
+    pub unseen: BTreeMap<String, f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LockedClassPrompt {
+    pub class: String,
+    pub system: String,
+    pub prompt: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

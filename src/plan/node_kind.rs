@@ -1,11 +1,12 @@
-//! What a plan's node is: the lock writes it as `llm`, `code` or `consensus`.
+//! What a plan's node is: the lock writes it as `llm`, `code`, `consensus` or
+//! `likelihood_choice`.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum PlanNodeKind {
     /// One call to the node's model.
     Llm,
@@ -13,6 +14,11 @@ pub enum PlanNodeKind {
     Code,
     /// `samples` calls to the node's model and a deterministic vote.
     Consensus,
+    /// The node's model reads the text after each class's prompt and the class
+    /// whose prompt makes the text most likely wins (`LockedLikelihoodChoice`).
+    /// Written by `flowc build` only: the student cannot *answer* which class a
+    /// text is, but how likely it finds the text is its reading of the language.
+    LikelihoodChoice,
 }
 
 impl PlanNodeKind {
@@ -22,6 +28,7 @@ impl PlanNodeKind {
             PlanNodeKind::Llm => "llm",
             PlanNodeKind::Code => "code",
             PlanNodeKind::Consensus => "consensus",
+            PlanNodeKind::LikelihoodChoice => "likelihood_choice",
         }
     }
 
@@ -31,6 +38,7 @@ impl PlanNodeKind {
             "llm" => Some(PlanNodeKind::Llm),
             "code" => Some(PlanNodeKind::Code),
             "consensus" => Some(PlanNodeKind::Consensus),
+            "likelihood_choice" => Some(PlanNodeKind::LikelihoodChoice),
             _ => None,
         }
     }
@@ -66,7 +74,7 @@ mod tests {
 
     #[test]
     fn written_forms_round_trip() {
-        for kind in [PlanNodeKind::Llm, PlanNodeKind::Code, PlanNodeKind::Consensus] {
+        for kind in [PlanNodeKind::Llm, PlanNodeKind::Code, PlanNodeKind::Consensus, PlanNodeKind::LikelihoodChoice] {
             assert_eq!(PlanNodeKind::from_written(kind.as_str()), Some(kind));
             assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{kind}\""));
         }

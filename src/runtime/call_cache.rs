@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::remote_cache::RemoteCache;
-use crate::models::{ChatRequest, ChatResponse, ModelIdentity};
+use serde::de::DeserializeOwned;
+
+use crate::models::{ChatRequest, ChatResponse, ModelIdentity, ScoreRequest, ScoreResponse};
 use crate::plan::fingerprint::sha256_hex;
 
 /// Bumped when the layout of keys or entries changes.
@@ -35,10 +37,18 @@ struct KeyMaterial<'a> {
     request: &'a ChatRequest,
 }
 
+/// A reply score's key: its own field name, so no score key can equal a chat key.
+#[derive(Serialize)]
+struct ScoreKeyMaterial<'a> {
+    format: &'static str,
+    model: &'a ModelIdentity,
+    score: &'a ScoreRequest,
+}
+
 #[derive(Serialize, Deserialize)]
-struct Entry {
+struct Entry<Response> {
     key: String,
-    response: ChatResponse,
+    response: Response,
 }
 
 impl CallCache {
@@ -70,11 +80,28 @@ impl CallCache {
         sha256_hex(&material)
     }
 
+    pub fn score_key(model: &ModelIdentity, request: &ScoreRequest) -> String {
+        let material = serde_json::to_vec(&ScoreKeyMaterial { format: CACHE_FORMAT, model, score: request }).expect("requests serialise");
+        sha256_hex(&material)
+    }
+
     fn path_of(&self, key: &str) -> PathBuf {
         self.directory.join(&key[..2]).join(format!("{key}.json"))
     }
 
     pub fn get(&self, key: &str) -> Option<ChatResponse> {
+        self.get_entry(key)
+    }
+
+    pub fn get_score(&self, key: &str) -> Option<ScoreResponse> {
+        self.get_entry(key)
+    }
+
+    pub fn put_score(&self, key: &str, response: &ScoreResponse) -> std::io::Result<()> {
+        self.put_entry(key, response)
+    }
+
+    fn get_entry<Response: DeserializeOwned>(&self, key: &str) -> Option<Response> {
         if let Some(response) = std::fs::read(self.path_of(key)).ok().and_then(|bytes| decode_entry(key, &bytes)) {
             return Some(response);
         }
@@ -90,7 +117,11 @@ impl CallCache {
     /// Store an entry locally (the error is the local cache's) and remotely (whose
     /// failures only warn, once, inside the remote cache).
     pub fn put(&self, key: &str, response: &ChatResponse) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec(&Entry { key: key.to_string(), response: response.clone() }).expect("responses serialise");
+        self.put_entry(key, response)
+    }
+
+    fn put_entry<Response: Serialize>(&self, key: &str, response: &Response) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(&Entry { key: key.to_string(), response }).expect("responses serialise");
         let local = self.write_local(key, &bytes);
         if let Some(remote) = &self.remote {
             remote.put(key, &bytes);
@@ -126,8 +157,8 @@ impl CallCache {
 
 /// An entry's response, if the bytes are an entry for `key` (a key in the file that
 /// differs from its name is a miss, never another request's answer).
-fn decode_entry(key: &str, bytes: &[u8]) -> Option<ChatResponse> {
-    let entry: Entry = serde_json::from_slice(bytes).ok()?;
+fn decode_entry<Response: DeserializeOwned>(key: &str, bytes: &[u8]) -> Option<Response> {
+    let entry: Entry<Response> = serde_json::from_slice(bytes).ok()?;
     (entry.key == key).then_some(entry.response)
 }
 
@@ -191,7 +222,15 @@ mod tests {
         let response = ChatResponse { text: "hello".into(), prompt_tokens: 3, completion_tokens: 1, ..Default::default() };
         cache.put(&key, &response).unwrap();
         assert_eq!(cache.get(&key), Some(response));
-        assert_eq!(cache.clean().unwrap(), 1);
+        let score_request = ScoreRequest { messages: request().messages, reply: "hi".into() };
+        let score_key = CallCache::score_key(&identity(), &score_request);
+        assert_ne!(score_key, key);
+        assert!(cache.get_score(&score_key).is_none());
+        let score = ScoreResponse { log_probability: -1.25, prompt_tokens: 3, reply_tokens: 1 };
+        cache.put_score(&score_key, &score).unwrap();
+        assert_eq!(cache.get_score(&score_key), Some(score));
+        assert!(cache.get(&score_key).is_none(), "a score entry is not a chat response");
+        assert_eq!(cache.clean().unwrap(), 2);
         assert!(cache.get(&key).is_none());
         let _ = std::fs::remove_dir_all(&directory);
     }

@@ -14,7 +14,8 @@ use super::output_parsing::{conform_value, parse_output};
 use super::trace::{CallTrace, NodeTrace, RunTrace};
 use super::values::{read_path, render_template, Environment};
 use super::vote::{majority, median};
-use crate::models::{ChatMessage, ChatRequest, ChatResponse, DecodingParameters, ModelBackend, OutputConstraint, Role};
+use super::word_table::WordTable;
+use crate::models::{ChatMessage, ChatRequest, ChatResponse, DecodingParameters, ModelBackend, OutputConstraint, Role, ScoreRequest, ScoreResponse};
 use crate::plan::lock_file::{LockedDecoding, LockedNode, LockedWorkflow};
 use crate::sandbox::Sandbox;
 
@@ -139,6 +140,7 @@ impl WorkflowExecutor {
             "code" => self.run_code(&node, &environment, schema.as_ref()).await,
             "llm" => self.run_llm(&node, &environment, schema.as_ref(), &mut trace).await,
             "consensus" => self.run_consensus(&node, &environment, schema.as_ref(), &mut trace).await,
+            "likelihood_choice" => self.run_likelihood_choice(&node, &environment, schema.as_ref(), &mut trace).await,
             other => Err(format!("the plan has a node of unknown kind `{other}`")),
         };
         self.finish(node, trace, started, value)
@@ -194,6 +196,77 @@ impl WorkflowExecutor {
             }
         }
         Ok((response, false, elapsed_ms(started)))
+    }
+
+    async fn score(&self, backend: &Arc<dyn ModelBackend>, request: ScoreRequest) -> Result<(ScoreResponse, bool, f64), String> {
+        let started = Instant::now();
+        let key = self.cache.as_ref().map(|_| CallCache::score_key(&backend.identity(), &request));
+        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+            if let Some(response) = cache.get_score(key) {
+                return Ok((response, true, elapsed_ms(started)));
+            }
+        }
+        let response = backend.score(&request).await.map_err(|error| error.to_string())?;
+        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+            if let Err(error) = cache.put_score(key, &response) {
+                eprintln!("warning: could not write the call cache in {}: {error}", cache.directory().display());
+            }
+        }
+        Ok((response, false, elapsed_ms(started)))
+    }
+
+    /// Every class's prompt scores the same text, all at once (an in-process model
+    /// batches them, and reads each class's prompt from its prefix cache after the
+    /// first input); the most likely class wins, ties to the one listed first.
+    async fn run_likelihood_choice(&self, node: &LockedNode, environment: &Environment, schema: Option<&Value>, trace: &mut NodeTrace) -> Result<Value, String> {
+        let choice = node.likelihood.as_ref().ok_or("the plan's likelihood_choice node has no classes")?;
+        if choice.classes.is_empty() {
+            return Err("the plan's likelihood_choice node has no classes".to_string());
+        }
+        let backend = self.backend(node)?;
+        let reply = render_template(&choice.reply, environment)?;
+        let mut requests = Vec::new();
+        for class in &choice.classes {
+            let messages = vec![
+                ChatMessage { role: Role::System, content: class.system.clone() },
+                ChatMessage { role: Role::User, content: class.prompt.clone() },
+            ];
+            requests.push(ScoreRequest { messages, reply: reply.clone() });
+        }
+        let responses = futures::future::join_all(requests.iter().map(|request| self.score(&backend, request.clone()))).await;
+        let mut likelihoods = Map::new();
+        let mut best: Option<(&str, f64)> = None;
+        for ((class, request), response) in choice.classes.iter().zip(requests).zip(responses) {
+            let (response, cached, milliseconds) = response?;
+            trace.calls.push(CallTrace {
+                messages: request.messages,
+                seed: None,
+                raw_output: request.reply,
+                parsed_output: Some(serde_json::json!({ "class": class.class, "log_probability": response.log_probability })),
+                parse_error: None,
+                prompt_tokens: response.prompt_tokens,
+                completion_tokens: response.reply_tokens,
+                cached,
+                milliseconds,
+            });
+            likelihoods.insert(class.class.clone(), serde_json::json!(response.log_probability));
+            if best.is_none_or(|(_, score)| response.log_probability > score) {
+                best = Some((&class.class, response.log_probability));
+            }
+        }
+        let table_scores = choice.word_table.as_ref().and_then(|table| WordTable::from_locked(table).class_scores(&reply));
+        if let Some(table_scores) = &table_scores {
+            best = None;
+            for class in &choice.classes {
+                let total = likelihoods.get(&class.class).and_then(Value::as_f64).unwrap_or(f64::NEG_INFINITY) + table_scores.get(&class.class).copied().unwrap_or(f64::NEG_INFINITY);
+                if best.is_none_or(|(_, score)| total > score) {
+                    best = Some((&class.class, total));
+                }
+            }
+        }
+        trace.likelihoods = Some(serde_json::json!({ "student": likelihoods, "word_table": table_scores }));
+        let (winner, _) = best.expect("at least one class");
+        conform_value(Value::String(winner.to_string()), schema)
     }
 
     async fn run_llm(&self, node: &LockedNode, environment: &Environment, schema: Option<&Value>, trace: &mut NodeTrace) -> Result<Value, String> {

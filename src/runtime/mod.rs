@@ -17,3 +17,4 @@ pub mod plan_loading;
 pub mod trace;
 pub mod values;
 pub mod vote;
+pub mod word_table;

@@ -30,6 +30,11 @@ pub struct NodeTrace {
     pub calls: Vec<CallTrace>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub votes: Option<Value>,
+    /// `likelihood_choice` nodes: each class's log-probability of the text
+    /// (`student`), and the word table's score of each class (`word_table`, null
+    /// when the plan has none or the text has no word it knows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likelihoods: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

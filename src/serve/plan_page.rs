@@ -151,6 +151,7 @@ fn build_card(page: &mut String, build: Option<&LockedBuild>) {
 fn node_card(page: &mut String, lock: &LockFile, node: &LockedNode) {
     let kind_class = match node.kind.as_str() {
         "llm" | "code" | "consensus" => node.kind.as_str(),
+        "likelihood_choice" => "llm",
         _ => "code",
     };
     let model = node.model.as_deref().map(|model| format!("({})", escape_html(model))).unwrap_or_default();
@@ -187,6 +188,13 @@ fn node_card(page: &mut String, lock: &LockFile, node: &LockedNode) {
     }
     if let Some(code) = &node.code {
         artefact(page, "Code (sandboxed)", code);
+    }
+    if let Some(likelihood) = &node.likelihood {
+        let mut text = format!("reply read: {}\n", likelihood.reply);
+        for class in &likelihood.classes {
+            text.push_str(&format!("\n[{}]\nsystem: {}\nuser: {}\n", class.class, class.system, class.prompt));
+        }
+        artefact(page, "Class prompts (the most likely reply wins)", &text);
     }
     if let Some(consensus) = &node.consensus {
         let text = format!(

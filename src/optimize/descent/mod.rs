@@ -92,6 +92,12 @@ impl ModelBackend for ReportingBackend {
         (self.events)(&BuildEvent::StudentCall { model: self.name.clone(), calls });
         self.inner.chat(request).await
     }
+
+    async fn score(&self, request: &crate::models::ScoreRequest) -> Result<crate::models::ScoreResponse, crate::models::ModelError> {
+        let calls = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
+        (self.events)(&BuildEvent::StudentCall { model: self.name.clone(), calls });
+        self.inner.score(request).await
+    }
 }
 
 /// The models a plan declares, loaded as `flowc run` loads them.

@@ -144,15 +144,34 @@ pub(super) async fn search_moves(context: &MoveContext<'_>, allowed: &std::colle
     if done(&best) {
         return Ok(best);
     }
-    // A closed choice (an enum) the student makes at chance: first a table of
-    // word weights fitted on texts the teacher writes per class (v22), then, if
-    // the teacher wrote none readable, a vocabulary it lists per class, counted by
-    // code. Cheaper than a rewrite (no student calls to score them), and without
-    // variance.
-    if allowed.contains(&Move::Offload) && is_llm {
-        let candidate = moves::word_frequency_classifier::word_frequency_classifier(context, before).await?;
-        if better(&candidate, &best) {
-            best = candidate;
+    // A closed choice (an enum) the student makes at chance. The teacher writes
+    // example texts per class once (one short call per class); from them, a
+    // table of word weights (code, v22) and the student reading the text under
+    // each class's prompt with them as demonstrations (v25). Both are fitted to
+    // the training texts (the table holds them; the prompts may show them), so
+    // they are compared on leave-one-out, and at equal figures the code wins: no
+    // model cost at run time, no variance. If the teacher wrote no readable texts,
+    // a vocabulary it lists per class, counted by code (below).
+    if is_llm && (allowed.contains(&Move::Offload) || allowed.contains(&Move::Prompt)) {
+        if let Some(choice) = moves::keyword_classifier::ClassChoice::of(context) {
+            let class_texts = moves::word_frequency_classifier::teacher_class_texts(context, &choice).await?;
+            let table = if allowed.contains(&Move::Offload) && !class_texts.texts.is_empty() {
+                moves::word_frequency_classifier::word_frequency_classifier(context, before, &class_texts).await?
+            } else {
+                if class_texts.texts.is_empty() {
+                    context.tried(Move::Offload, "word-frequency classifier: the teacher wrote no readable example texts", 0);
+                }
+                None
+            };
+            let reading = if allowed.contains(&Move::Prompt) { moves::likelihood_choice::likelihood_choice(context, before, &choice, &class_texts).await } else { None };
+            let chosen = match (table, reading) {
+                (Some(table), Some(reading)) => Some(if reading.left_out_right > table.left_out_right { reading } else { table }),
+                (table, reading) => table.or(reading),
+            };
+            let candidate = chosen.map(|chosen| chosen.candidate);
+            if better(&candidate, &best) {
+                best = candidate;
+            }
         }
     }
     if done(&best) {

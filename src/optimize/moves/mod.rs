@@ -13,10 +13,16 @@
 //!   numbers out of text.
 //! - `keyword_classifier` (an offload): a node choosing among closed classes
 //!   becomes code over a vocabulary the teacher lists per class.
+//! - `word_frequency_classifier` (an offload): the same, over a table of word
+//!   weights fitted on texts the teacher writes per class.
+//! - `likelihood_choice` (a prompt move: the student stays): the student reads the
+//!   text after each class's prompt, with the teacher's texts as demonstrations,
+//!   and the class whose prompt makes the text most likely wins.
 
 pub mod consensus;
 pub mod field_extraction;
 pub mod keyword_classifier;
+pub mod likelihood_choice;
 pub mod offload;
 pub mod prompt_rewrite;
 pub mod topology;
@@ -71,6 +77,16 @@ impl Candidate {
     pub fn is_deterministic(&self) -> bool {
         self.nodes.iter().all(|node| node.kind == "code")
     }
+}
+
+/// A candidate fitted to the training examples it is scored on (texts in a table,
+/// demonstrations in a prompt), with the figure it was not fitted to: how many
+/// training examples it gets right when each is left out of what it was fitted on.
+/// Two such candidates are compared on that figure, not on their fitted scores.
+#[derive(Clone, Debug)]
+pub struct FittedCandidate {
+    pub candidate: Candidate,
+    pub left_out_right: usize,
 }
 
 /// What every move needs to know about the node it works on.
@@ -203,6 +219,7 @@ pub fn as_code_node(node: &LockedNode, source: String, arguments: &[(String, Str
     code_node.system = None;
     code_node.prompt = None;
     code_node.consensus = None;
+    code_node.likelihood = None;
     code_node
 }
 
@@ -229,6 +246,7 @@ mod tests {
             code: None,
             code_inputs: Default::default(),
             consensus: None,
+            likelihood: None,
             output_type: "number".into(),
             output_schema: None,
             provenance: Default::default(),

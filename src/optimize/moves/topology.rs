@@ -48,6 +48,7 @@ pub async fn insert_extraction(context: &MoveContext<'_>, score_before: usize) -
         code: Some(source),
         code_inputs: [("text".to_string(), text_reference.clone())].into_iter().collect(),
         consensus: None,
+            likelihood: None,
         output_type: "[number]".into(),
         output_schema: Some(schema.to_string()),
         provenance: LockedProvenance {

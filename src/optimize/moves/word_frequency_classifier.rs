@@ -37,12 +37,11 @@
 //! training texts, and refits leaving each training text out in turn; both figures
 //! go into the critique and the provenance.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde_json::{json, Value};
 
 use super::keyword_classifier::{majority_class, ClassChoice};
-use super::{as_code_node, Candidate, MoveContext};
+pub use crate::runtime::word_table::{text_words, WordTable, STEM_LETTERS, STOP_WORDS};
+use super::{as_code_node, Candidate, FittedCandidate, MoveContext};
 use crate::models::OutputConstraint;
 use crate::optimize::settings::Move;
 use crate::optimize::teacher::{json_array_in, render_prompt, user, AskTuning, TeacherError, CLASS_EXAMPLES_PROMPT};
@@ -54,139 +53,81 @@ const TEXTS_ASKED_PER_CLASS: usize = 12;
 /// ~12 teacher texts per class would otherwise let words those texts share by
 /// chance outweigh them (probed with v23's texts 1, 3 and 6: 68.7, 70.1, 70.7).
 const DESCRIPTION_WEIGHT: usize = 6;
-/// Words are cut to this many letters: a crude stem that makes one word of
-/// "charged", "charges" and "charging", or "delivered" and "delivery".
-const STEM_LETTERS: usize = 6;
 /// Twelve short messages fit in this many tokens.
 const CLASS_TEXTS_MAX_TOKENS: u32 = 700;
 /// A light repeat penalty: without one the greedy teacher starts its texts alike.
 const CLASS_TEXTS_REPEAT_PENALTY: f64 = 1.1;
-/// Add-half smoothing: a word never seen with a class is unlikely for it, not
-/// impossible (one unseen word must not veto a class).
-const SMOOTHING: f64 = 0.5;
-
-/// English function words and greetings: in every class's texts alike, so they
-/// carry no class, only noise for a table fitted on a few dozen texts. A
-/// language's grammar, not a task's words.
-pub const STOP_WORDS: [&str; 60] = [
-    "i", "me", "my", "we", "our", "you", "your", "the", "a", "an", "and", "or", "but", "to", "of", "in", "on", "at", "for", "with", "is", "are",
-    "was", "were", "be", "been", "it", "this", "that", "have", "has", "had", "do", "does", "did", "not", "no", "can", "could", "would", "will",
-    "please", "hi", "hello", "thanks", "thank", "just", "so", "as", "from", "by", "am", "any", "there", "what", "when", "how", "why", "get", "got",
-];
-
-/// The distinct words of a text as the compiled classifier reads them: lower case,
-/// letters and digits only, numbers and words of one or two letters dropped, stop
-/// words dropped, a plural `s` off, then cut to `STEM_LETTERS` letters (`words_of`
-/// in the starlark must agree: tested).
-pub fn text_words(text: &str) -> Vec<String> {
-    let cleaned: String = text.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
-    let mut seen = BTreeSet::new();
-    let mut words = Vec::new();
-    for word in cleaned.split_whitespace() {
-        if word.chars().all(|c| c.is_ascii_digit()) || word.chars().count() < 3 || STOP_WORDS.contains(&word) {
-            continue;
-        }
-        let word = if word.chars().count() > 3 && word.ends_with('s') && !word.ends_with("ss") { &word[..word.len() - 1] } else { word };
-        let word: String = word.chars().take(STEM_LETTERS).collect();
-        if seen.insert(word.clone()) {
-            words.push(word);
-        }
-    }
-    words
+/// The example texts the teacher writes for each class of a class choice
+/// (`prompts/class_examples.md`, one request per class), read by both this move
+/// and `likelihood_choice` (as the demonstrations of the student's class prompts).
+#[derive(Clone, Debug, Default)]
+pub struct ClassTexts {
+    /// `(class, text)`, in the order of the classes.
+    pub texts: Vec<(String, String)>,
+    /// Classes whose reply held no readable text.
+    pub unreadable: Vec<String>,
 }
 
-/// A naive-Bayes table: per class, the log-probability of each word it was seen
-/// with, and of a known word it was not.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WordTable {
-    pub weights: BTreeMap<String, BTreeMap<String, f64>>,
-    pub unseen: BTreeMap<String, f64>,
-}
-
-impl WordTable {
-    /// Fitted on `(class, text)` pairs; each text counts a word once.
-    pub fn fit(classes: &[String], texts: &[(String, String)]) -> WordTable {
-        let mut counts: BTreeMap<String, BTreeMap<String, f64>> = classes.iter().map(|class| (class.clone(), BTreeMap::new())).collect();
-        let mut vocabulary = BTreeSet::new();
-        for (class, text) in texts {
-            let Some(class_counts) = counts.get_mut(class) else { continue };
-            for word in text_words(text) {
-                *class_counts.entry(word.clone()).or_default() += 1.0;
-                vocabulary.insert(word);
-            }
-        }
-        let size = vocabulary.len() as f64;
-        let mut weights = BTreeMap::new();
-        let mut unseen = BTreeMap::new();
-        for (class, class_counts) in counts {
-            let total: f64 = class_counts.values().sum::<f64>() + SMOOTHING * size;
-            let total = total.max(1.0);
-            unseen.insert(class.clone(), rounded((SMOOTHING / total).ln()));
-            weights.insert(class, class_counts.into_iter().map(|(word, count)| (word, rounded(((count + SMOOTHING) / total).ln()))).collect());
-        }
-        WordTable { weights, unseen }
-    }
-
-    fn words(&self) -> usize {
-        self.weights.values().flat_map(BTreeMap::keys).collect::<BTreeSet<_>>().len()
-    }
-}
-
-/// Four decimals: the table is data in the plan, and the plan's bytes must not
-/// depend on the last bits of a logarithm.
-fn rounded(value: f64) -> f64 {
-    (value * 10_000.0).round() / 10_000.0
-}
-
-pub async fn word_frequency_classifier(context: &MoveContext<'_>, score_before: usize) -> Result<Option<Candidate>, TeacherError> {
-    let node = context.node;
-    let Some(choice) = ClassChoice::of(context) else { return Ok(None) };
-    let ClassChoice { classes, text_argument, reference, texts, descriptions, task, .. } = &choice;
+pub(crate) async fn teacher_class_texts(context: &MoveContext<'_>, choice: &ClassChoice) -> Result<ClassTexts, TeacherError> {
     let schema = json!({"type": "array", "items": {"type": "string", "maxLength": 200}, "minItems": 8, "maxItems": TEXTS_ASKED_PER_CLASS});
-    let mut teacher_texts: Vec<(String, String)> = Vec::new();
-    let mut unreadable: Vec<&str> = Vec::new();
-    for class in classes {
-        let prompt = render_prompt(CLASS_EXAMPLES_PROMPT, &[("task", task.trim()), ("class", class), ("description", &choice.description_of(class))]);
+    let mut class_texts = ClassTexts::default();
+    for class in &choice.classes {
+        let prompt = render_prompt(CLASS_EXAMPLES_PROMPT, &[("task", choice.task.trim()), ("class", class), ("description", &choice.description_of(class))]);
         let tuning = AskTuning { repeat_penalty: Some(CLASS_TEXTS_REPEAT_PENALTY), max_tokens: Some(CLASS_TEXTS_MAX_TOKENS) };
-        let reply = context.teacher.ask_tuned(&format!("example texts of class `{class}` for `{}`", node.name), vec![user(prompt)], OutputConstraint::JsonSchema { schema: schema.clone() }, context.round, tuning).await?;
+        let reply = context.teacher.ask_tuned(&format!("example texts of class `{class}` for `{}`", context.node.name), vec![user(prompt)], OutputConstraint::JsonSchema { schema: schema.clone() }, context.round, tuning).await?;
         let written: Vec<String> = json_array_in(&reply)
             .map(|items| items.iter().filter_map(Value::as_str).map(str::trim).filter(|text| !text.is_empty()).map(str::to_string).collect())
             .unwrap_or_default();
         if written.is_empty() {
-            unreadable.push(class.as_str());
+            class_texts.unreadable.push(class.clone());
         }
-        teacher_texts.extend(written.into_iter().map(|text| (class.clone(), text)));
+        class_texts.texts.extend(written.into_iter().map(|text| (class.clone(), text)));
     }
-    if teacher_texts.is_empty() {
-        context.tried(Move::Offload, "word-frequency classifier: the teacher wrote no readable example texts", 0);
-        return Ok(None);
-    }
-    // What the user wrote each class covers is evidence of that class too: each
-    // phrase of it ("payments, charges, refunds") a text, counted DESCRIPTION_WEIGHT times.
-    let described: Vec<(String, String)> = descriptions
-        .iter()
-        .flat_map(|(class, texts)| texts.iter().flat_map(|text| text.split([',', ';'])).map(str::trim).filter(|phrase| !phrase.is_empty()).map(move |phrase| (class.clone(), phrase.to_string())))
-        .flat_map(|described| std::iter::repeat(described).take(DESCRIPTION_WEIGHT))
-        .collect();
-    let training: Vec<(usize, String, String)> = texts
+    Ok(class_texts)
+}
+
+/// The training texts whose gold is one of the classes: `(example index, class, text)`.
+pub(crate) fn training_texts(context: &MoveContext<'_>, choice: &ClassChoice) -> Vec<(usize, String, String)> {
+    choice
+        .texts
         .iter()
         .zip(&context.trial.gold)
         .enumerate()
-        .filter_map(|(index, (text, gold))| gold.as_ref().and_then(Value::as_str).filter(|class| classes.iter().any(|name| name == class)).map(|class| (index, class.to_string(), text.clone())))
-        .collect();
+        .filter_map(|(index, (text, gold))| gold.as_ref().and_then(Value::as_str).filter(|class| choice.classes.iter().any(|name| name == class)).map(|class| (index, class.to_string(), text.clone())))
+        .collect()
+}
+
+/// A table fitted on the teacher's texts, each phrase of what the node's text says
+/// a class covers (counted `DESCRIPTION_WEIGHT` times: the user's words for a class
+/// are evidence of it too), and, `with_training`, the training texts but
+/// `left_out`.
+pub(crate) fn fit_table(choice: &ClassChoice, class_texts: &ClassTexts, training: &[(usize, String, String)], left_out: Option<usize>, with_training: bool) -> WordTable {
+    let described = choice
+        .descriptions
+        .iter()
+        .flat_map(|(class, texts)| texts.iter().flat_map(|text| text.split([',', ';'])).map(str::trim).filter(|phrase| !phrase.is_empty()).map(move |phrase| (class.clone(), phrase.to_string())))
+        .flat_map(|described| std::iter::repeat(described).take(DESCRIPTION_WEIGHT));
+    let mut all: Vec<(String, String)> = class_texts.texts.iter().cloned().chain(described).collect();
+    if with_training {
+        all.extend(training.iter().filter(|(index, _, _)| Some(*index) != left_out).map(|(_, class, text)| (class.clone(), text.clone())));
+    }
+    WordTable::fit(&choice.classes, &all)
+}
+
+pub async fn word_frequency_classifier(context: &MoveContext<'_>, score_before: usize, class_texts: &ClassTexts) -> Result<Option<FittedCandidate>, TeacherError> {
+    let node = context.node;
+    let Some(choice) = ClassChoice::of(context) else { return Ok(None) };
+    let ClassChoice { classes, text_argument, reference, .. } = &choice;
+    let teacher_texts = &class_texts.texts;
+    let unreadable: Vec<&str> = class_texts.unreadable.iter().map(String::as_str).collect();
+    let training = training_texts(context, &choice);
     let fallback = majority_class(&classes, &context.trial.gold);
     let node_for = |table: &WordTable| {
         let mut candidate = as_code_node(node, word_table_source(&text_argument, &classes, table, &fallback), &[(text_argument.clone(), reference.clone())]);
         candidate.reads = vec![reference.split('.').next().unwrap_or(&reference).to_string()];
         candidate
     };
-    let fitted_on = |left_out: Option<usize>, with_training: bool| -> WordTable {
-        let mut all: Vec<(String, String)> = teacher_texts.iter().chain(&described).cloned().collect();
-        if with_training {
-            all.extend(training.iter().filter(|(index, _, _)| Some(*index) != left_out).map(|(_, class, text)| (class.clone(), text.clone())));
-        }
-        WordTable::fit(&classes, &all)
-    };
+    let fitted_on = |left_out: Option<usize>, with_training: bool| fit_table(&choice, class_texts, &training, left_out, with_training);
     // The estimate it was not fitted to: the table without the training texts.
     let without_training = node_for(&fitted_on(None, false));
     let unfitted = context.trial.score(&context.trial.outputs_of(std::slice::from_ref(&without_training)).await);
@@ -224,7 +165,7 @@ pub async fn word_frequency_classifier(context: &MoveContext<'_>, score_before: 
     candidate.provenance = context.provenance(Move::Offload, &critique, score_before, score);
     candidate.provenance.leave_one_out = Some(format!("{left_out_right}/{} left-out training texts right (the table refitted without each); {unfitted}/{total} training texts right by the table fitted without any of them", training.len()));
     let candidate = Candidate { nodes: vec![candidate], the_move: Move::Offload, critique, score, partial };
-    Ok(candidate.beats(score_before, 0.0, true).then_some(candidate))
+    Ok(candidate.beats(score_before, 0.0, true).then_some(FittedCandidate { candidate, left_out_right }))
 }
 
 /// The starlark of the classifier: the table is data in the code, so the plan
