@@ -1,5 +1,6 @@
 //! Which moves a node's descent tries, in which order, and when it stops searching.
 
+use crate::plan::lock_file::PlanNodeKind;
 use super::*;
 
 
@@ -98,6 +99,12 @@ pub(super) async fn search_moves(context: &MoveContext<'_>, allowed: &std::colle
     // on for a perfect match to a guess spends the teacher on its own mistakes.
     let settle_for_improvement = context.round == 0 && context.output_name.is_none();
     let done = |best: &Option<Candidate>| best.as_ref().is_some_and(|best| best.score == total || settle_for_improvement);
+    // A likelihood choice is the class stage's answer (below), chosen on figures
+    // no other move computes; the moves here rewrite prompts, code or samples of
+    // a node that has none of them, so there is nothing to try on it (v26).
+    if context.node.kind == PlanNodeKind::LikelihoodChoice {
+        return Ok(None);
+    }
     let is_llm = context.node.kind != "code";
     // In order of cost: free deterministic moves (a capability, a formula over
     // positions, a formula over roles), then one teacher call scored without the
@@ -168,9 +175,20 @@ pub(super) async fn search_moves(context: &MoveContext<'_>, allowed: &std::colle
                 (Some(table), Some(reading)) => Some(if reading.left_out_right > table.left_out_right { reading } else { table }),
                 (table, reading) => table.or(reading),
             };
+            // v26: a likelihood choice chosen here is final. It was chosen on its
+            // leave-one-out figure; the later moves are scored on the training
+            // texts they were fitted to (a rewrite's demonstrations, the keyword
+            // list cleaned by them), so a later candidate at the same fitted score
+            // would replace it on a figure that is not comparable (seen on
+            // later9, v25: the reading won 5/8 left out, then the keyword
+            // classifier's 5/8 replaced it, as code at equal scores).
+            let reading_chosen = chosen.as_ref().is_some_and(|chosen| !chosen.candidate.is_deterministic());
             let candidate = chosen.map(|chosen| chosen.candidate);
             if better(&candidate, &best) {
                 best = candidate;
+                if reading_chosen {
+                    return Ok(best);
+                }
             }
         }
     }
