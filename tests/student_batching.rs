@@ -12,24 +12,13 @@
 //!
 //! Needs the model fetched by the README set-up (`scripts/setup.sh`).
 
-use std::path::PathBuf;
-
 use flowc::models::mistralrs_backend::MistralRsBackend;
 use flowc::models::{ChatMessage, ChatRequest, DecodingParameters, ModelBackend, OutputConstraint, Role};
 use flowc::plan::fingerprint::file_sha256;
 
-fn model_file() -> PathBuf {
-    let directory = match std::env::var_os("FLOWC_MODEL_DIR") {
-        Some(directory) => PathBuf::from(directory),
-        None => std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache"))
-            .join("flowc/models"),
-    };
-    let file = directory.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(file.is_file(), "{} is missing: run the README set-up (./scripts/setup.sh) to fetch the models", file.display());
-    file
-}
+#[path = "support/student_gguf.rs"]
+mod student_gguf;
+use student_gguf::model_file;
 
 async fn load() -> MistralRsBackend {
     let path = model_file();

@@ -11,18 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn model_file() -> PathBuf {
-    let directory = match std::env::var_os("FLOWC_MODEL_DIR") {
-        Some(directory) => PathBuf::from(directory),
-        None => std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache"))
-            .join("flowc/models"),
-    };
-    let file = directory.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(file.is_file(), "{} is missing: run the README set-up (./scripts/setup.sh) to fetch the models", file.display());
-    file
-}
+#[path = "support/student_gguf.rs"]
+mod student_gguf;
+use student_gguf::model_file;
 
 fn flowc(arguments: &[&str], directory: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_flowc")).args(arguments).current_dir(directory).output().expect("flowc runs")
