@@ -14,17 +14,12 @@
 
 use flowc::models::mistralrs_backend::MistralRsBackend;
 use flowc::models::{ChatMessage, ChatRequest, DecodingParameters, ModelBackend, OutputConstraint, Role};
-use flowc::plan::fingerprint::file_sha256;
 
 #[path = "support/student_gguf.rs"]
 mod student_gguf;
-use student_gguf::model_file;
-
-async fn load() -> MistralRsBackend {
-    let path = model_file();
-    let digest = file_sha256(&path).expect("the model file reads");
-    MistralRsBackend::load(&path, digest).await.expect("the model loads")
-}
+#[path = "support/student_in_process.rs"]
+mod student_in_process;
+use student_in_process::load;
 
 fn request(system: Option<&str>, prompt: &str, decoding: DecodingParameters, constraint: OutputConstraint) -> ChatRequest {
     let system = system.map(|content| ChatMessage { role: Role::System, content: content.to_string() });

@@ -11,19 +11,13 @@
 //!
 //! Needs the model fetched by the README set-up (`scripts/setup.sh`).
 
-use flowc::models::mistralrs_backend::MistralRsBackend;
 use flowc::models::{ChatMessage, ChatRequest, DecodingParameters, ModelBackend, OutputConstraint, Role, ScoreRequest};
-use flowc::plan::fingerprint::file_sha256;
 
 #[path = "support/student_gguf.rs"]
 mod student_gguf;
-use student_gguf::model_file;
-
-async fn load() -> MistralRsBackend {
-    let path = model_file();
-    let digest = file_sha256(&path).expect("the model file reads");
-    MistralRsBackend::load(&path, digest).await.expect("the model loads")
-}
+#[path = "support/student_in_process.rs"]
+mod student_in_process;
+use student_in_process::load;
 
 fn score_request(system: &str, prompt: &str, reply: &str) -> ScoreRequest {
     ScoreRequest {
