@@ -14,7 +14,6 @@ use super::output_parsing::{conform_value, parse_output};
 use super::trace::{CallTrace, NodeTrace, RunTrace};
 use super::values::{read_path, render_template, Environment};
 use super::vote::{majority, median};
-use super::word_table::WordTable;
 use crate::models::{ChatMessage, ChatRequest, ChatResponse, DecodingParameters, ModelBackend, OutputConstraint, Role, ScoreRequest, ScoreResponse};
 use crate::plan::lock_file::{LockedDecoding, LockedNode, LockedWorkflow};
 use crate::sandbox::Sandbox;
@@ -198,15 +197,15 @@ impl WorkflowExecutor {
         Ok((response, false, elapsed_ms(started)))
     }
 
-    async fn score(&self, backend: &Arc<dyn ModelBackend>, request: ScoreRequest) -> Result<(ScoreResponse, bool, f64), String> {
+    async fn score(&self, backend: &Arc<dyn ModelBackend>, request: &ScoreRequest) -> Result<(ScoreResponse, bool, f64), String> {
         let started = Instant::now();
-        let key = self.cache.as_ref().map(|_| CallCache::score_key(&backend.identity(), &request));
+        let key = self.cache.as_ref().map(|_| CallCache::score_key(&backend.identity(), request));
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
             if let Some(response) = cache.get_score(key) {
                 return Ok((response, true, elapsed_ms(started)));
             }
         }
-        let response = backend.score(&request).await.map_err(|error| error.to_string())?;
+        let response = backend.score(request).await.map_err(|error| error.to_string())?;
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
             if let Err(error) = cache.put_score(key, &response) {
                 eprintln!("warning: could not write the call cache in {}: {error}", cache.directory().display());
@@ -233,7 +232,8 @@ impl WorkflowExecutor {
             ];
             requests.push(ScoreRequest { messages, reply: reply.clone() });
         }
-        let responses = futures::future::join_all(requests.iter().map(|request| self.score(&backend, request.clone()))).await;
+        let responses = futures::future::join_all(requests.iter().map(|request| self.score(&backend, request))).await;
+        let table_scores = choice.word_table.as_ref().and_then(|table| table.class_scores(&reply));
         let mut likelihoods = Map::new();
         let mut best: Option<(&str, f64)> = None;
         for ((class, request), response) in choice.classes.iter().zip(requests).zip(responses) {
@@ -250,18 +250,10 @@ impl WorkflowExecutor {
                 milliseconds,
             });
             likelihoods.insert(class.class.clone(), serde_json::json!(response.log_probability));
-            if best.is_none_or(|(_, score)| response.log_probability > score) {
-                best = Some((&class.class, response.log_probability));
-            }
-        }
-        let table_scores = choice.word_table.as_ref().and_then(|table| WordTable::from_locked(table).class_scores(&reply));
-        if let Some(table_scores) = &table_scores {
-            best = None;
-            for class in &choice.classes {
-                let total = likelihoods.get(&class.class).and_then(Value::as_f64).unwrap_or(f64::NEG_INFINITY) + table_scores.get(&class.class).copied().unwrap_or(f64::NEG_INFINITY);
-                if best.is_none_or(|(_, score)| total > score) {
-                    best = Some((&class.class, total));
-                }
+            let table_score = table_scores.as_ref().map_or(0.0, |scores| scores.get(&class.class).copied().unwrap_or(f64::NEG_INFINITY));
+            let total = response.log_probability + table_score;
+            if best.is_none_or(|(_, score)| total > score) {
+                best = Some((&class.class, total));
             }
         }
         trace.likelihoods = Some(serde_json::json!({ "student": likelihoods, "word_table": table_scores }));

@@ -7,10 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
-use crate::plan::lock_file::LockedWordTable;
-
 /// Words are cut to this many letters: a crude stem that makes one word of
 /// "charged", "charges" and "charging", or "delivered" and "delivery".
 pub const STEM_LETTERS: usize = 6;
@@ -48,13 +44,9 @@ pub fn text_words(text: &str) -> Vec<String> {
     words
 }
 
-/// A naive-Bayes table: per class, the log-probability of each word it was seen
-/// with, and of a known word it was not.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WordTable {
-    pub weights: BTreeMap<String, BTreeMap<String, f64>>,
-    pub unseen: BTreeMap<String, f64>,
-}
+/// The table is the lock's own type (a plan holds it as data); its behaviour lives
+/// here, beside the word splitting it depends on.
+pub use crate::plan::lock_file::LockedWordTable as WordTable;
 
 impl WordTable {
     /// Fitted on `(class, text)` pairs; each text counts a word once.
@@ -83,23 +75,6 @@ impl WordTable {
     pub fn words(&self) -> usize {
         self.weights.values().flat_map(BTreeMap::keys).collect::<BTreeSet<_>>().len()
     }
-}
-
-/// Four decimals: the table is data in the plan, and the plan's bytes must not
-/// depend on the last bits of a logarithm.
-fn rounded(value: f64) -> f64 {
-    (value * 10_000.0).round() / 10_000.0
-}
-
-
-impl WordTable {
-    pub fn from_locked(locked: &LockedWordTable) -> WordTable {
-        WordTable { weights: locked.weights.clone(), unseen: locked.unseen.clone() }
-    }
-
-    pub fn to_locked(&self) -> LockedWordTable {
-        LockedWordTable { weights: self.weights.clone(), unseen: self.unseen.clone() }
-    }
 
     /// Each class's score for `text`: the sum of its weights over the distinct
     /// words of the text the table knows (a known word the class was not seen with
@@ -119,4 +94,10 @@ impl WordTable {
                 .collect(),
         )
     }
+}
+
+/// Four decimals: the table is data in the plan, and the plan's bytes must not
+/// depend on the last bits of a logarithm.
+fn rounded(value: f64) -> f64 {
+    (value * 10_000.0).round() / 10_000.0
 }

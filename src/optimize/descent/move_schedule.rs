@@ -163,7 +163,7 @@ pub(super) async fn search_moves(context: &MoveContext<'_>, allowed: &std::colle
         if let Some(choice) = moves::keyword_classifier::ClassChoice::of(context) {
             let class_texts = moves::word_frequency_classifier::teacher_class_texts(context, &choice).await?;
             let table = if allowed.contains(&Move::Offload) && !class_texts.texts.is_empty() {
-                moves::word_frequency_classifier::word_frequency_classifier(context, before, &class_texts).await?
+                moves::word_frequency_classifier::word_frequency_classifier(context, before, &choice, &class_texts).await?
             } else {
                 if class_texts.texts.is_empty() {
                     context.tried(Move::Offload, "word-frequency classifier: the teacher wrote no readable example texts", 0);

@@ -91,7 +91,7 @@ fn likelihood_node(node: &LockedNode, choice: &ClassChoice, examples_of: impl Fn
         .collect();
     let mut reading = node.clone();
     reading.kind = PlanNodeKind::LikelihoodChoice;
-    reading.likelihood = Some(LockedLikelihoodChoice { reply: format!("{{{}}}", choice.reference), classes, word_table: table.map(WordTable::to_locked) });
+    reading.likelihood = Some(LockedLikelihoodChoice { reply: format!("{{{}}}", choice.reference), classes, word_table: table.cloned() });
     reading.system = None;
     reading.prompt = None;
     reading.consensus = None;

@@ -114,20 +114,19 @@ pub(crate) fn fit_table(choice: &ClassChoice, class_texts: &ClassTexts, training
     WordTable::fit(&choice.classes, &all)
 }
 
-pub async fn word_frequency_classifier(context: &MoveContext<'_>, score_before: usize, class_texts: &ClassTexts) -> Result<Option<FittedCandidate>, TeacherError> {
+pub(crate) async fn word_frequency_classifier(context: &MoveContext<'_>, score_before: usize, choice: &ClassChoice, class_texts: &ClassTexts) -> Result<Option<FittedCandidate>, TeacherError> {
     let node = context.node;
-    let Some(choice) = ClassChoice::of(context) else { return Ok(None) };
-    let ClassChoice { classes, text_argument, reference, .. } = &choice;
+    let ClassChoice { classes, text_argument, reference, .. } = choice;
     let teacher_texts = &class_texts.texts;
     let unreadable: Vec<&str> = class_texts.unreadable.iter().map(String::as_str).collect();
-    let training = training_texts(context, &choice);
+    let training = training_texts(context, choice);
     let fallback = majority_class(&classes, &context.trial.gold);
     let node_for = |table: &WordTable| {
         let mut candidate = as_code_node(node, word_table_source(&text_argument, &classes, table, &fallback), &[(text_argument.clone(), reference.clone())]);
         candidate.reads = vec![reference.split('.').next().unwrap_or(&reference).to_string()];
         candidate
     };
-    let fitted_on = |left_out: Option<usize>, with_training: bool| fit_table(&choice, class_texts, &training, left_out, with_training);
+    let fitted_on = |left_out: Option<usize>, with_training: bool| fit_table(choice, class_texts, &training, left_out, with_training);
     // The estimate it was not fitted to: the table without the training texts.
     let without_training = node_for(&fitted_on(None, false));
     let unfitted = context.trial.score(&context.trial.outputs_of(std::slice::from_ref(&without_training)).await);
