@@ -83,6 +83,10 @@
 #                       (scripts/paraphrased_families_later13.json, bench/data/paraphrased_later13/,
 #                       generated with seed 2037: six more families written on 2026-12-02 by
 #                       someone who had not seen the optimiser code, before any optimiser version
+#                       was measured on them, held out from its design) or "later14"
+#                       (scripts/paraphrased_families_later14.json, bench/data/paraphrased_later14/,
+#                       generated with seed 2038: six more families written on 2026-12-02 by
+#                       someone who had not seen the optimiser code, before any optimiser version
 #                       was measured on them, held out from its design); the start-up --check
 #                       checks the chosen set with the seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
@@ -119,7 +123,8 @@ case "$family_set" in
   later11) families_file="$repo/scripts/paraphrased_families_later11.json" data_rel="bench/data/paraphrased_later11" family_seed=2035 ;;
   later12) families_file="$repo/scripts/paraphrased_families_later12.json" data_rel="bench/data/paraphrased_later12" family_seed=2036 ;;
   later13) families_file="$repo/scripts/paraphrased_families_later13.json" data_rel="bench/data/paraphrased_later13" family_seed=2037 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\" or \"later13\", not \"$family_set\"" >&2; exit 2 ;;
+  later14) families_file="$repo/scripts/paraphrased_families_later14.json" data_rel="bench/data/paraphrased_later14" family_seed=2038 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\", \"later13\" or \"later14\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
