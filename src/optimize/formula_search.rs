@@ -109,7 +109,7 @@ fn search_counting(named: Vec<Leaf>, constants: &[f64], targets: &[f64], conside
                     if left.constants + right.constants > MAX_CONSTANTS {
                         continue;
                     }
-                    for operator in ['+', '-', '*', '/', 'f'] {
+                    for operator in ['+', '-', '*', '/', 'f', 'c'] {
                         // a + b and b + a are one hypothesis: keep one order.
                         if (operator == '+' || operator == '*') && left_size == right_size && left.text > right.text {
                             continue;
@@ -119,9 +119,13 @@ fn search_counting(named: Vec<Leaf>, constants: &[f64], targets: &[f64], conside
                         if !seen.insert(signature(&values)) {
                             continue;
                         }
-                        // `f` is floor division (`//`), for "a third of the elves".
-                        let written = if operator == 'f' { "//".to_string() } else { operator.to_string() };
-                        let text = format!("{} {written} {}", parenthesised(&left.text, operator, false), parenthesised(&right.text, operator, true));
+                        // `f` is floor division (`//`), for "a third of the elves"; `c`
+                        // division rounded up, for "how many boxes of six are needed".
+                        let text = match operator {
+                            'c' => ceiling_division_text(&left.text, &right.text),
+                            'f' => format!("{} // {}", parenthesised(&left.text, operator, false), parenthesised(&right.text, operator, true)),
+                            _ => format!("{} {operator} {}", parenthesised(&left.text, operator, false), parenthesised(&right.text, operator, true)),
+                        };
                         let expression = Expression { text, values, constants: left.constants + right.constants };
                         if matches(&expression.values) {
                             found.push(expression.clone());
@@ -181,6 +185,7 @@ fn combine(left: &[f64], right: &[f64], operator: char) -> Option<Vec<f64>> {
             // By a whole number only (`int(x)` is `x // 1`; "a third of the elves" is
             // `n // 3`): floor division by a measured quantity is noise.
             'f' if *b != 0.0 && b.fract() == 0.0 => (a / b).floor(),
+            'c' if *b != 0.0 && b.fract() == 0.0 => (a / b).ceil(),
             _ => return None,
         };
         if !value.is_finite() {
@@ -212,6 +217,15 @@ fn format_constant(constant: f64) -> String {
     } else {
         format!("{constant}")
     }
+}
+
+/// `left` divided by `right`, rounded up, as starlark writes it without a
+/// `math` module: `-(-left // right)`. Floor division of the negation is exact on
+/// integers, where `int(x / n + 0.999)` or a float ceiling would not be. The whole
+/// is one atom to `parenthesised` (its only top-level sign is the leading minus).
+pub(crate) fn ceiling_division_text(left: &str, right: &str) -> String {
+    let negated = if top_level_operator(left).is_some() || left.starts_with('-') { format!("-({left})") } else { format!("-{left}") };
+    format!("-({negated} // {})", parenthesised(right, 'f', true))
 }
 
 /// Parentheses where precedence needs them (`a - (b + c)`, `(a + b) * c`,
@@ -339,6 +353,16 @@ mod tests {
         let targets = vec![2179253.0, 33.0, 9.0];
         let found = search_formula(&inputs, &targets, "numbers", "a third of the elves quit").unwrap();
         assert_eq!(found.expression, "numbers[0] // 3");
+    }
+
+    #[test]
+    fn division_rounded_up_for_whole_containers() {
+        // Boxes of six for n eggs and k broken ones: ceil((n - k) / 6).
+        let inputs = vec![vec![20.0, 1.0, 6.0], vec![36.0, 0.0, 6.0], vec![7.0, 2.0, 6.0], vec![50.0, 3.0, 6.0]];
+        let found = search_formula(&inputs, &[4.0, 6.0, 1.0, 8.0], "n", "boxes of six").expect("a fit");
+        assert_eq!(found.expression, "-(-(n[0] - n[1]) // n[2])");
+        assert_eq!(ceiling_division_text("-(-a // 3)", "4"), "-(-(-(-a // 3)) // 4)");
+        assert_eq!(ceiling_division_text("a", "b * c"), "-(-a // (b * c))");
     }
 
     #[test]
