@@ -114,6 +114,12 @@ fn search_counting(named: Vec<Leaf>, constants: &[f64], targets: &[f64], conside
                         if (operator == '+' || operator == '*') && left_size == right_size && left.text > right.text {
                             continue;
                         }
+                        // Rounded up by a constant only ("cases of a dozen"): by a
+                        // quantity of the text it fitted three training outputs by
+                        // coincidence at once (`n1 - -(-n2 // -(-n2 // n0)) + n1`).
+                        if operator == 'c' && !(right_size == 1 && right.constants == 1) {
+                            continue;
+                        }
                         let Some(values) = combine(&left.values, &right.values, operator) else { continue };
                         *considered_out += 1;
                         if !seen.insert(signature(&values)) {
@@ -357,10 +363,14 @@ mod tests {
 
     #[test]
     fn division_rounded_up_for_whole_containers() {
-        // Boxes of six for n eggs and k broken ones: ceil((n - k) / 6).
-        let inputs = vec![vec![20.0, 1.0, 6.0], vec![36.0, 0.0, 6.0], vec![7.0, 2.0, 6.0], vec![50.0, 3.0, 6.0]];
-        let found = search_formula(&inputs, &[4.0, 6.0, 1.0, 8.0], "n", "boxes of six").expect("a fit");
-        assert_eq!(found.expression, "-(-(n[0] - n[1]) // n[2])");
+        // Boxes of a dozen for n eggs and k broken ones: ceil((n - k) / 12).
+        let inputs = vec![vec![20.0, 1.0], vec![36.0, 0.0], vec![7.0, 2.0], vec![50.0, 3.0]];
+        let found = search_formula(&inputs, &[2.0, 3.0, 1.0, 4.0], "n", "eggs packed by the dozen").expect("a fit");
+        assert_eq!(found.expression, "-(-(n[0] - n[1]) // 12)");
+        // By a quantity of the text, never: the same outputs with the 12 written.
+        let written: Vec<Vec<f64>> = inputs.iter().map(|numbers| vec![numbers[0], numbers[1], 12.0]).collect();
+        let by_position = search_formula(&written, &[2.0, 3.0, 1.0, 4.0], "n", "boxes of 12");
+        assert!(by_position.as_ref().is_none_or(|found| !found.expression.starts_with("-(")), "{by_position:?}");
         assert_eq!(ceiling_division_text("-(-a // 3)", "4"), "-(-(-(-a // 3)) // 4)");
         assert_eq!(ceiling_division_text("a", "b * c"), "-(-a // (b * c))");
     }
