@@ -87,6 +87,10 @@
 #                       (scripts/paraphrased_families_later14.json, bench/data/paraphrased_later14/,
 #                       generated with seed 2038: six more families written on 2026-12-02 by
 #                       someone who had not seen the optimiser code, before any optimiser version
+#                       was measured on them, held out from its design) or "later15"
+#                       (scripts/paraphrased_families_later15.json, bench/data/paraphrased_later15/,
+#                       generated with seed 2039: six more families written on 2026-12-03 by
+#                       someone who had not seen the optimiser code, before any optimiser version
 #                       was measured on them, held out from its design); the start-up --check
 #                       checks the chosen set with the seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
@@ -124,7 +128,8 @@ case "$family_set" in
   later12) families_file="$repo/scripts/paraphrased_families_later12.json" data_rel="bench/data/paraphrased_later12" family_seed=2036 ;;
   later13) families_file="$repo/scripts/paraphrased_families_later13.json" data_rel="bench/data/paraphrased_later13" family_seed=2037 ;;
   later14) families_file="$repo/scripts/paraphrased_families_later14.json" data_rel="bench/data/paraphrased_later14" family_seed=2038 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\", \"later13\" or \"later14\", not \"$family_set\"" >&2; exit 2 ;;
+  later15) families_file="$repo/scripts/paraphrased_families_later15.json" data_rel="bench/data/paraphrased_later15" family_seed=2039 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\", \"later13\", \"later14\" or \"later15\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
