@@ -9,8 +9,9 @@
 # BENCH_TASK_SET=later5 a sixth set, BENCH_TASK_SET=later6 a seventh set (seed 2042),
 # BENCH_TASK_SET=later7 an eighth set (seed 2043), BENCH_TASK_SET=later8 a ninth set
 # (seed 2044), BENCH_TASK_SET=later9 a tenth set (seed 2045), BENCH_TASK_SET=later10
-# an eleventh set (seed 2046) and BENCH_TASK_SET=later11 a twelfth set (seed 2047) of the
-# same two tasks, each with all-new templates and words (below):
+# an eleventh set (seed 2046), BENCH_TASK_SET=later11 a twelfth set (seed 2047) and
+# BENCH_TASK_SET=later12 a thirteenth set (seed 2048) of the same two tasks, each with
+# all-new templates and words (below):
 #   triage      support message -> billing | shipping | technical | account
 #               (bench/flows/triage.flow, metric exact_match)
 #   extraction  message -> {order_id, date (YYYY-MM-DD), amount} normalised
@@ -83,7 +84,13 @@
 # templates, words, products, customer voices and id / date / amount wordings,
 # twenty-seven held-out triage templates per team, written on 2026-12-02 by someone who
 # had not seen the optimiser code, before any optimiser version was measured on this set,
-# held out from its design); the start-up --check checks the chosen set with its seed.
+# held out from its design) or "later12" (scripts/language_tasks_later12.json,
+# bench/data/language_later12/, generated with seed 2048: the same two tasks, teams and
+# record fields again with all-new templates, words, products, customer voices and id /
+# date / amount wordings, twenty-eight held-out triage templates per team, written on
+# 2026-12-03 by someone who had not seen the optimiser code, before any optimiser version
+# was measured on this set, held out from its design); the start-up --check checks the
+# chosen set with its seed.
 # FLOWC, BENCH_ONLY (task names), BENCH_M (default 8, at most 8),
 # BENCH_HELDOUT (default 100), BENCH_PARTS ("flowc peer" | "flowc" | "peer"),
 # BENCH_PEER_ONLY, BENCH_PEER_METHODS, BENCH_BUILD_TIMEOUT, BENCH_EVAL_TIMEOUT,
@@ -109,7 +116,8 @@ case "$task_set" in
   later9) tasks_file="$repo/scripts/language_tasks_later9.json" data_rel="bench/data/language_later9" seed=2045 ;;
   later10) tasks_file="$repo/scripts/language_tasks_later10.json" data_rel="bench/data/language_later10" seed=2046 ;;
   later11) tasks_file="$repo/scripts/language_tasks_later11.json" data_rel="bench/data/language_later11" seed=2047 ;;
-  *) echo "language_tasks.sh: BENCH_TASK_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\" or \"later11\", not \"$task_set\"" >&2; exit 2 ;;
+  later12) tasks_file="$repo/scripts/language_tasks_later12.json" data_rel="bench/data/language_later12" seed=2048 ;;
+  *) echo "language_tasks.sh: BENCH_TASK_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\" or \"later12\", not \"$task_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 only="${BENCH_ONLY:-}"
