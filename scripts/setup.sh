@@ -159,5 +159,10 @@ echo "==> the compiled plans are up to date (no-op builds: no model call)"
 
 echo "==> running the compiled plans with the student alone, three problems each"
 "$flowc" run examples/templated_shopping_change/flow.lock --inputs examples/templated_shopping_change/data/sample_questions.jsonl
-"$flowc" run examples/gsm_hard/flow.lock --inputs examples/gsm_hard/data/sample_questions.jsonl
+# The GSM-Hard plan is trained on three different problems and keeps code that
+# fits one of them (README, "Compiling with SGDe"), so a sample problem may end in
+# an `error` line: that is the plan's answer, shown, not a broken install (the
+# no-op build above already refused a stale plan, and the tests cover the runtime).
+"$flowc" run examples/gsm_hard/flow.lock --inputs examples/gsm_hard/data/sample_questions.jsonl \
+  || echo "    (some GSM-Hard sample problems failed in the plan itself: see the error lines above)"
 echo "==> flowc is ready: $flowc"
