@@ -914,7 +914,7 @@ mod tests {
         let found = search_roles(&texts, &[340.0, 372.0], &[]).found.expect("a count of whole things");
         assert_eq!(found.expression, "quantity_1 // quantity_2");
         // Crossings for cars and lorries (a lorry takes two cars' room), rounded
-        // up, and bags of cans paid for when full: the count, then times a price.
+        // up: the count is the whole formula.
         let texts = vec![
             vec![number(47.0, "", "cars"), number(5.0, "", "lorries"), number(20.0, "for", "spaces")],
             vec![number(6.0, "", "lorries"), number(3814266.0, "", "cars"), number(25.0, "for", "spaces")],
