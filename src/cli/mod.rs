@@ -124,6 +124,9 @@ pub enum Command {
         node: Option<String>,
     },
     /// Run a plan on inputs with the student alone: JSON lines out, in input order.
+    /// Exit status: 0 every input answered; 3 every input ran and some failed in the
+    /// plan (their lines are `{"error": ...}`); 1 the run could not go on (a stale
+    /// plan, a model that cannot load); 2 bad arguments.
     Run {
         /// The plan (`flow.lock`).
         plan: PathBuf,
@@ -260,6 +263,10 @@ pub enum Outcome {
     Success,
     Failure,
     UsageError,
+    /// The command ran to the end and wrote every output, but some inputs failed
+    /// in the plan itself (their `error` lines say why): a distinct status, so a
+    /// script can accept a plan's own answers and still stop on a broken run.
+    InputsFailed,
 }
 
 impl From<Outcome> for ExitCode {
@@ -268,6 +275,7 @@ impl From<Outcome> for ExitCode {
             Outcome::Success => 0,
             Outcome::Failure => 1,
             Outcome::UsageError => 2,
+            Outcome::InputsFailed => 3,
         })
     }
 }

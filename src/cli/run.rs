@@ -73,7 +73,7 @@ pub fn run(arguments: RunArguments) -> Outcome {
     }
     if failures > 0 {
         eprintln!("{failures} of {} input(s) failed; see the `error` lines", traces.len());
-        Outcome::Failure
+        Outcome::InputsFailed
     } else {
         Outcome::Success
     }
