@@ -96,6 +96,35 @@ async fn a_context_table_learned_from_labelled_phrasings_reads_a_phrasing_it_was
 }
 
 #[tokio::test]
+async fn the_words_of_a_numbers_clause_read_a_phrasing_whose_cue_word_is_outside_the_window() {
+    use flowc::optimize::context_readers::{assign_roles, learn_context_table, number_contexts};
+    use std::collections::BTreeMap;
+    let sandbox = sandbox();
+    // later15's zoo_tickets: three training phrasings, labelled with their true roles.
+    let training = [
+        ("At Greenhill Wildlife Park, a ticket for a grown-up costs 1650871 dollars and a child pays half as much. 3 adults drive 2 children there and pay 15 dollars to park. What is the total cost of the tickets and the parking?", [3.0, 2.0, 1650871.0, 15.0]),
+        ("The MacLeod family is spending the day at the safari park: two adults and four children. An adult ticket costs $17, a child's ticket is half that, and parking is $8 for the day. How much does the family pay for tickets and parking together?", [2.0, 4.0, 17.0, 8.0]),
+        ("How much will the Delgado family pay to park and enter Riverside Zoo if five kids and three grown-ups are going, children pay half of the $24 adult fare, and the car park charges $8?", [3.0, 5.0, 24.0, 8.0]),
+    ];
+    let roles = ["adults", "children", "adult_price", "parking"].map(String::from).to_vec();
+    let label = |values: &[f64; 4]| -> BTreeMap<String, f64> { roles.iter().cloned().zip(values.iter().copied()).collect() };
+    let mut contexts = Vec::new();
+    for (text, _) in &training {
+        contexts.push(number_contexts(&sandbox, text).await.unwrap());
+    }
+    let labels: Vec<BTreeMap<String, f64>> = training.iter().map(|(_, values)| label(values)).collect();
+    let table = learn_context_table(&contexts, &labels, &roles);
+    // A fourth phrasing: "parking" is six tokens before its number, and "adult"
+    // comes right after it; only the clause says the $12 is the parking.
+    let unseen = "Parking at Riverside Zoo is $12, adult tickets are $26, and children get in for half the adult price. What does it cost for 3 children and 4 adults to drive there, park and get in?";
+    let unseen_contexts = number_contexts(&sandbox, unseen).await.unwrap();
+    let twelve = unseen_contexts.iter().find(|context| context.value == 12.0).unwrap();
+    assert_eq!(twelve.features.get("c:parking"), Some(&0.5), "{twelve:?}");
+    assert!(!twelve.features.contains_key("c:adult"), "the next clause's words are not the $12's: {twelve:?}");
+    assert_eq!(assign_roles(&unseen_contexts, &table), label(&[4.0, 3.0, 26.0, 12.0]));
+}
+
+#[tokio::test]
 async fn one_problem_in_several_wordings_shares_content_words_and_different_problems_do_not() {
     use flowc::optimize::role_readers::common_content_words;
     let sandbox = sandbox();
