@@ -182,15 +182,16 @@ struct Expression {
 
 impl Expression {
     fn usage(&self) -> Usage {
-        Usage { roles: self.roles, rounded_by_a_quantity: self.rounded_by_a_quantity }
+        Usage { roles: self.roles, constants: self.constants, rounded_by_a_quantity: self.rounded_by_a_quantity }
     }
 }
 
-/// What `Operator::combined` reads of an operand: the roles it uses (a bit set)
-/// and whether it holds a division rounded by a quantity.
+/// What an operand uses: the roles (a bit set), the constants, and whether it
+/// holds a division rounded by a quantity (what `Operator::combined` reads).
 #[derive(Clone, Copy, Debug)]
 struct Usage {
     roles: u32,
+    constants: u8,
     rounded_by_a_quantity: bool,
 }
 
@@ -250,15 +251,10 @@ impl Part {
     fn usage(self, arena: &Arena) -> Usage {
         match self {
             Part::Stored(index) => arena.expressions[index].usage(),
-            Part::Pair { left, right, rounded_by_a_quantity, .. } => Usage { roles: arena.expressions[left].roles | arena.expressions[right].roles, rounded_by_a_quantity },
-        }
-    }
-
-    /// (roles used, constants)
-    fn uses(self, arena: &Arena) -> (u32, u8) {
-        match self {
-            Part::Stored(index) => (arena.expressions[index].roles, arena.expressions[index].constants),
-            Part::Pair { left, right, .. } => (arena.expressions[left].roles | arena.expressions[right].roles, arena.expressions[left].constants + arena.expressions[right].constants),
+            Part::Pair { left, right, rounded_by_a_quantity, .. } => {
+                let (left, right) = (&arena.expressions[left], &arena.expressions[right]);
+                Usage { roles: left.roles | right.roles, constants: left.constants + right.constants, rounded_by_a_quantity }
+            }
         }
     }
 }
@@ -278,12 +274,16 @@ impl AnchorFit {
         }
     }
 
+    /// (roles used, constants)
     fn uses(self, arena: &Arena) -> (u32, u8) {
         match self {
-            AnchorFit::Whole(part) => part.uses(arena),
+            AnchorFit::Whole(part) => {
+                let usage = part.usage(arena);
+                (usage.roles, usage.constants)
+            }
             AnchorFit::Composite { left, right, .. } => {
-                let ((left_roles, left_constants), (right_roles, right_constants)) = (left.uses(arena), right.uses(arena));
-                (left_roles | right_roles, left_constants + right_constants)
+                let (left, right) = (left.usage(arena), right.usage(arena));
+                (left.roles | right.roles, left.constants + right.constants)
             }
         }
     }
