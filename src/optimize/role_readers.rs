@@ -257,9 +257,13 @@ pub fn role_formula_source(text_argument: &str, readers: &[RoleReader], expressi
 
 /// Whether `expression` uses the identifier `name` (not as part of a longer one).
 pub fn mentions(expression: &str, name: &str) -> bool {
-    expression
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|word| word == name)
+    identifiers(expression).any(|word| word == name)
+}
+
+/// The identifiers of a starlark expression, in order, each as often as written
+/// (with empty pieces between operators, which match no name).
+pub fn identifiers(expression: &str) -> impl Iterator<Item = &str> {
+    expression.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
 }
 
 async fn call(sandbox: &Sandbox, function: &str, arguments: Value) -> Result<Value, String> {

@@ -618,7 +618,7 @@ fn settle(found: Option<SearchedRoles>, held: &mut Option<SearchedRoles>, names:
 
 /// How many times the expression names one of `roles` (identifiers, whole).
 fn role_uses(expression: &str, roles: &[String]) -> usize {
-    expression.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|word| roles.iter().any(|role| role == word)).count()
+    super::role_readers::identifiers(expression).filter(|word| roles.iter().any(|role| role == word)).count()
 }
 
 fn passed_over_text(smaller: &SearchedRoles, names: &[String]) -> String {
