@@ -103,6 +103,10 @@
 #                       (scripts/paraphrased_families_later18.json, bench/data/paraphrased_later18/,
 #                       generated with seed 2042: six more families written on 2026-12-04 by
 #                       someone who had not seen the optimiser code, before any optimiser version
+#                       was measured on them, held out from its design) or "later19"
+#                       (scripts/paraphrased_families_later19.json, bench/data/paraphrased_later19/,
+#                       generated with seed 2043: six more families written on 2026-12-04 by
+#                       someone who had not seen the optimiser code, before any optimiser version
 #                       was measured on them, held out from its design); the start-up --check
 #                       checks the chosen set with the seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
@@ -144,7 +148,8 @@ case "$family_set" in
   later16) families_file="$repo/scripts/paraphrased_families_later16.json" data_rel="bench/data/paraphrased_later16" family_seed=2040 ;;
   later17) families_file="$repo/scripts/paraphrased_families_later17.json" data_rel="bench/data/paraphrased_later17" family_seed=2041 ;;
   later18) families_file="$repo/scripts/paraphrased_families_later18.json" data_rel="bench/data/paraphrased_later18" family_seed=2042 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\", \"later13\", \"later14\", \"later15\", \"later16\", \"later17\" or \"later18\", not \"$family_set\"" >&2; exit 2 ;;
+  later19) families_file="$repo/scripts/paraphrased_families_later19.json" data_rel="bench/data/paraphrased_later19" family_seed=2043 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\", \"later13\", \"later14\", \"later15\", \"later16\", \"later17\", \"later18\" or \"later19\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
