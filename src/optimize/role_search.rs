@@ -84,8 +84,8 @@ enum Operator {
     Multiply,
     Divide,
     /// `//`: by a whole constant ("a third of the elves", `int(x)` as `x // 1`)
-    /// anywhere; by a quantity of the text only as a count of whole things that
-    /// is the formula's last step (see `Operator::combined`). Nested under a sum,
+    /// anywhere; by a quantity of the text only as a count of whole things at
+    /// the end of a formula (see `Operator::combined`). Nested under a sum,
     /// floor division by a quantity let a formula hit training answers by
     /// coincidence: v14 kept `(point // throw - free) * throw - throw` and `(floor
     /// + tile // floor) * width` on two families written after it (0.04 and 0.06
@@ -113,25 +113,33 @@ impl Operator {
         value.is_finite().then_some(value)
     }
 
-    /// Whether `left operator right` may be built, and if so whether the result
-    /// holds a division rounded by a quantity of the text.
+    /// Whether `left operator right` may be built, and if so where the result
+    /// stands with a division rounded by a quantity of the text.
     ///
     /// Such a division counts whole things: crossings for the vehicles waiting,
-    /// full bags of the cans collected. It is the last step of a formula, whole
-    /// or times what each is worth ("every full bag pays $3"); it is never added
-    /// to, subtracted from, divided or rounded again, and it never rounds
-    /// something that already holds one. Every coincidental fit of floor division
-    /// by a quantity seen (v14) nested it under a sum; v28, a hypothesis made
-    /// after ferry_crossing and recycling_drive (later14) needed one, until the
-    /// families drawn after it show it helps.
-    fn combined(self, left: Usage, right: Usage) -> Option<bool> {
+    /// full bags of the cans collected. It is the end of a formula, whole or
+    /// times what each is worth ("every full bag pays $3"), and since v31 one
+    /// quantity of the text may be added after it or taken from it ("plus a
+    /// one-off fee of $47", "less the boxes already at home"); nothing else is
+    /// built on it: it is never divided or rounded again, never added to a sum
+    /// or times anything once a quantity is added, and it never rounds something
+    /// that already holds one. Every coincidental fit of floor division by a
+    /// quantity seen (v14) nested it under a sum that went on (`(point // throw
+    /// - free) * throw - throw`, `(floor + tile // floor) * width`), and both
+    /// are still never built. v28 (the count as the last step) was a hypothesis
+    /// made after ferry_crossing and recycling_drive (later14) needed one; v31
+    /// (one quantity after it) after rafting_trip (later17) needed "rafts × price
+    /// + fee"; each stands until the families drawn after it show it helps.
+    fn combined(self, left: Usage, right: Usage) -> Option<RoundedByAQuantity> {
+        use RoundedByAQuantity::{Count, CountAndOneQuantity, No};
         let rounds_by_a_quantity = matches!(self, Operator::FloorDivide | Operator::CeilingDivide) && right.roles != 0;
-        match (rounds_by_a_quantity, left.rounded_by_a_quantity, right.rounded_by_a_quantity) {
-            (true, false, false) => Some(true),
-            (true, _, _) => None,
-            (false, false, false) => Some(false),
-            (false, true, true) => None,
-            (false, _, _) => (self == Operator::Multiply).then_some(true),
+        match (left.rounded_by_a_quantity, right.rounded_by_a_quantity) {
+            (No, No) => Some(if rounds_by_a_quantity { Count } else { No }),
+            _ if rounds_by_a_quantity => None,
+            (Count, No) | (No, Count) if self == Operator::Multiply => Some(Count),
+            (Count, No) if matches!(self, Operator::Add | Operator::Subtract) && right.single_quantity => Some(CountAndOneQuantity),
+            (No, Count) if self == Operator::Add && left.single_quantity => Some(CountAndOneQuantity),
+            _ => None,
         }
     }
 
@@ -168,6 +176,20 @@ enum Shape {
     Binary { operator: Operator, left: usize, right: usize },
 }
 
+/// Where an expression stands with a division rounded by a quantity of the text
+/// (`Operator::combined`), in the order a fit is preferred within one size: the
+/// less of this freedom a fit takes, the less it can meet answers by coincidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum RoundedByAQuantity {
+    /// It holds none.
+    No,
+    /// A count of whole things, alone or times other factors.
+    Count,
+    /// Such a count with one quantity of the text added or taken away: nothing
+    /// more is built on it.
+    CountAndOneQuantity,
+}
+
 /// An expression of the arena: its shape (children by arena index), its value on
 /// the anchor, its size in leaves and constants, and the roles it uses (a bit set).
 #[derive(Clone, Copy, Debug)]
@@ -176,23 +198,24 @@ struct Expression {
     anchor_value: f64,
     constants: u8,
     roles: u32,
-    /// Holds a division rounded by a quantity (`Operator::combined`).
-    rounded_by_a_quantity: bool,
+    rounded_by_a_quantity: RoundedByAQuantity,
 }
 
 impl Expression {
     fn usage(&self) -> Usage {
-        Usage { roles: self.roles, constants: self.constants, rounded_by_a_quantity: self.rounded_by_a_quantity }
+        Usage { roles: self.roles, constants: self.constants, rounded_by_a_quantity: self.rounded_by_a_quantity, single_quantity: matches!(self.shape, Shape::Role(_)) }
     }
 }
 
-/// What an operand uses: the roles (a bit set), the constants, and whether it
-/// holds a division rounded by a quantity (what `Operator::combined` reads).
+/// What an operand uses: the roles (a bit set), the constants, where it stands
+/// with a division rounded by a quantity, and whether it is one quantity of the
+/// text alone (what `Operator::combined` reads).
 #[derive(Clone, Copy, Debug)]
 struct Usage {
     roles: u32,
     constants: u8,
-    rounded_by_a_quantity: bool,
+    rounded_by_a_quantity: RoundedByAQuantity,
+    single_quantity: bool,
 }
 
 struct Arena {
@@ -223,7 +246,7 @@ impl Arena {
 #[derive(Clone, Copy, Debug)]
 enum Part {
     Stored(usize),
-    Pair { operator: Operator, left: usize, right: usize, rounded_by_a_quantity: bool },
+    Pair { operator: Operator, left: usize, right: usize, rounded_by_a_quantity: RoundedByAQuantity },
 }
 
 /// A fit of the anchor: a part, or (five leaves) a binary over two parts.
@@ -253,7 +276,7 @@ impl Part {
             Part::Stored(index) => arena.expressions[index].usage(),
             Part::Pair { left, right, rounded_by_a_quantity, .. } => {
                 let (left, right) = (&arena.expressions[left], &arena.expressions[right]);
-                Usage { roles: left.roles | right.roles, constants: left.constants + right.constants, rounded_by_a_quantity }
+                Usage { roles: left.roles | right.roles, constants: left.constants + right.constants, rounded_by_a_quantity, single_quantity: false }
             }
         }
     }
@@ -274,16 +297,16 @@ impl AnchorFit {
         }
     }
 
-    /// (roles used, constants)
-    fn uses(self, arena: &Arena) -> (u32, u8) {
+    /// The roles used, the constants, and where the fit stands with a rounding by
+    /// a quantity.
+    fn usage(self, arena: &Arena) -> Usage {
         match self {
-            AnchorFit::Whole(part) => {
-                let usage = part.usage(arena);
-                (usage.roles, usage.constants)
-            }
-            AnchorFit::Composite { left, right, .. } => {
+            AnchorFit::Whole(part) => part.usage(arena),
+            AnchorFit::Composite { operator, left, right } => {
                 let (left, right) = (left.usage(arena), right.usage(arena));
-                (left.roles | right.roles, left.constants + right.constants)
+                // A composite fit was built only where `combined` allowed it.
+                let rounded_by_a_quantity = operator.combined(left, right).unwrap_or(RoundedByAQuantity::CountAndOneQuantity);
+                Usage { roles: left.roles | right.roles, constants: left.constants + right.constants, rounded_by_a_quantity, single_quantity: false }
             }
         }
     }
@@ -454,11 +477,11 @@ fn search_at(contexts: &[Vec<NumberContext>], full: &[Vec<NumberContext>], targe
     let mut by_size: Vec<Vec<usize>> = vec![Vec::new(); MAX_LEAVES + 1];
     let mut considered: u64 = 0;
     for (role, value) in anchor_values.iter().enumerate() {
-        arena.expressions.push(Expression { shape: Shape::Role(role), anchor_value: *value, constants: 0, roles: 1 << role, rounded_by_a_quantity: false });
+        arena.expressions.push(Expression { shape: Shape::Role(role), anchor_value: *value, constants: 0, roles: 1 << role, rounded_by_a_quantity: RoundedByAQuantity::No });
         by_size[1].push(arena.expressions.len() - 1);
     }
     for constant in constants {
-        arena.expressions.push(Expression { shape: Shape::Constant(*constant), anchor_value: *constant, constants: 1, roles: 0, rounded_by_a_quantity: false });
+        arena.expressions.push(Expression { shape: Shape::Constant(*constant), anchor_value: *constant, constants: 1, roles: 0, rounded_by_a_quantity: RoundedByAQuantity::No });
         by_size[1].push(arena.expressions.len() - 1);
     }
     let answers: Vec<Answer> = targets.iter().map(|value| Answer { value: *value, precision }).collect();
@@ -640,6 +663,7 @@ struct Checker<'a> {
 struct FullFit {
     text: String,
     constants: u8,
+    rounded_by_a_quantity: RoundedByAQuantity,
     roles: Vec<usize>,
     assignments: Vec<Vec<Vec<usize>>>,
 }
@@ -649,7 +673,7 @@ impl Checker<'_> {
     fn best(&self, arena: &Arena, fits: &[AnchorFit], names: &[String], considered: &mut u64) -> Option<SearchedRoles> {
         let mut full: Vec<FullFit> = Vec::new();
         for fit in fits {
-            let (roles_mask, constants) = fit.uses(arena);
+            let Usage { roles: roles_mask, constants, rounded_by_a_quantity, .. } = fit.usage(arena);
             let roles: Vec<usize> = (0..names.len()).filter(|role| roles_mask & (1 << role) != 0).collect();
             let evaluate = |role_values: &[f64]| fit.evaluate(arena, role_values);
             let mut assignments: Vec<Vec<Vec<usize>>> = Vec::new();
@@ -673,7 +697,7 @@ impl Checker<'_> {
                 AnswerPrecision::Exact => fit.text(arena, names),
                 AnswerPrecision::RoundedTo(places) => format!("round({}, {places})", fit.text(arena, names)),
             };
-            full.push(FullFit { text, constants, roles, assignments });
+            full.push(FullFit { text, constants, rounded_by_a_quantity, roles, assignments });
         }
         // Of the fits of the smallest size: the one whose labels the context table
         // reads back on the most training texts (what the plan will do with them),
@@ -682,19 +706,23 @@ impl Checker<'_> {
         // leaves the stock unused, v27), then the one that uses each quantity the
         // fewest times over (a leaf spent on a quantity already used is how a
         // formula meets answers by coincidence: `-(-(cars + room - lorries) //
-        // room)` beside `-(-(cars + 2 * lorries) // room)`, v28), then the fewest
-        // constants, then the shortest text (Occam, deterministic).
+        // room)` beside `-(-(cars + 2 * lorries) // room)`, v28), then the one that
+        // takes the least of the freedom rounding by a quantity gives (none, a
+        // count, a count and one quantity after it: v31's `(bags - metres) //
+        // truck + per_metre` met three answers of sandbag_barrier, later19, that
+        // `-(-(metres * per_metre - bags) // truck)` meets at the same size),
+        // then the fewest constants, then the shortest text (Occam, deterministic).
         let repeated = |found: &SearchedRoles| role_uses(&found.expression, &found.roles).saturating_sub(found.roles.len());
-        let key = |found: &SearchedRoles, constants: u8| (std::cmp::Reverse(found.read_back), std::cmp::Reverse(found.roles.len()), repeated(found), constants, found.expression.len(), found.expression.clone());
+        let key = |found: &SearchedRoles, (rounded, constants): (RoundedByAQuantity, u8)| (std::cmp::Reverse(found.read_back), std::cmp::Reverse(found.roles.len()), repeated(found), rounded, constants, found.expression.len(), found.expression.clone());
         full.into_iter()
             .map(|fit| self.labelled(fit, names))
-            .min_by(|(a, a_constants), (b, b_constants)| key(a, *a_constants).cmp(&key(b, *b_constants)))
+            .min_by(|(a, a_shape), (b, b_shape)| key(a, *a_shape).cmp(&key(b, *b_shape)))
             .map(|(found, _)| found)
     }
 
     /// Labels from a full fit: the anchor's own numbers, then for each other text
     /// the assignment that the table learned so far scores highest.
-    fn labelled(&self, fit: FullFit, names: &[String]) -> (SearchedRoles, u8) {
+    fn labelled(&self, fit: FullFit, names: &[String]) -> (SearchedRoles, (RoundedByAQuantity, u8)) {
         let role_names: Vec<String> = fit.roles.iter().map(|role| names[*role].clone()).collect();
         let label_of = |text: usize, assignment: &[usize]| -> BTreeMap<String, f64> {
             fit.roles.iter().zip(assignment).map(|(role, number)| (names[*role].clone(), self.contexts[text][*number].value)).collect()
@@ -719,7 +747,7 @@ impl Checker<'_> {
         let labels: Vec<BTreeMap<String, f64>> = labels.into_iter().map(Option::unwrap_or_default).collect();
         let table = learn_context_table(self.full, &labels, &role_names);
         let read_back = labels.iter().zip(self.full).filter(|(label, contexts)| same_label(&assign_roles(contexts, &table), label)).count();
-        (SearchedRoles { anchor: self.anchor, roles: role_names, expression: fit.text, labels, table, read_back, passed_over: None }, fit.constants)
+        (SearchedRoles { anchor: self.anchor, roles: role_names, expression: fit.text, labels, table, read_back, passed_over: None }, (fit.rounded_by_a_quantity, fit.constants))
     }
 
     fn table_from(&self, labels: &[Option<BTreeMap<String, f64>>], roles: &[String]) -> ContextTable {
@@ -925,17 +953,19 @@ mod tests {
         let found = search_roles(&texts, &[1.0, 3.0, 2.0], &[]).found.expect("a fit");
         assert_eq!(found.expression, "-(-cans // of)");
         assert_eq!(found.labels[1]["cans"], 30.0);
-        // The cases at a price each, plus a fee: a rounding by a quantity is the
-        // last step only (v28), so only the 12 as a constant of the family fits.
+        // Cases for the cans plus cases for the bottles: two counts rounded by a
+        // quantity are never added (v28), so only the 12 as a constant of the
+        // family fits.
         let texts = vec![
-            vec![number(70.0, "", "cans"), number(12.0, "of", ""), number(7.0, "$", "each"), number(13.0, "$", "fee")],
-            vec![number(12.0, "of", ""), number(21.0, "$", "fee"), number(300.0, "", "cans"), number(4.0, "$", "each")],
-            vec![number(9.0, "$", "each"), number(190.0, "", "cans"), number(17.0, "$", "fee"), number(12.0, "of", "")],
+            vec![number(23.0, "", "cans"), number(12.0, "of", ""), number(23.0, "", "bottles")],
+            vec![number(12.0, "of", ""), number(34.0, "", "bottles"), number(14.0, "", "cans")],
+            vec![number(61.0, "", "bottles"), number(4900001.0, "", "cans"), number(12.0, "of", "")],
         ];
-        // 6 × 7 + 13, 25 × 4 + 21, 16 × 9 + 17.
-        let found = search_roles(&texts, &[55.0, 121.0, 161.0], &[]).found.expect("a fit with the 12 as a constant");
+        // 2 + 2, 2 + 3, 408334 + 6.
+        let found = search_roles(&texts, &[4.0, 5.0, 408340.0], &[]).found.expect("a fit with the 12 as a constant");
         assert!(found.expression.contains("// 12"), "{}", found.expression);
-        assert_eq!(found.labels[1]["cans"], 300.0);
+        // (The two roles are alike in the formula: either may take the cans.)
+        assert!(found.labels[2].values().any(|value| *value == 4900001.0), "{:?}", found.labels[2]);
         // A divisor that differs between texts is a quantity: the ceiling by it
         // is the formula's last step (v28).
         let texts = vec![vec![number(7.0, "", "cans"), number(12.0, "of", "")], vec![number(30.0, "", "cans"), number(10.0, "of", "")]];
@@ -962,16 +992,24 @@ mod tests {
         let found = search_roles(&texts, &targets, &[2.0]).found.expect("crossings rounded up");
         assert!(found.expression.starts_with("-(-(") && found.expression.ends_with("// spaces)"), "{}", found.expression);
         assert_eq!(found.labels[1]["cars"], 3814266.0);
-        // Nested under a sum it is never built (v14's coincidences were so):
-        // (a // b) * c + d has no fit, though every text's answer is one.
+        // Added to anything but one quantity it is never built (v14's
+        // coincidences went on past such sums): (a // b) * c + d * e has no fit,
+        // though every text's answer is one.
         let texts = vec![
-            vec![number(1703.0, "", "a"), number(5.0, "", "b"), number(11.0, "", "c"), number(4.0, "", "d")],
-            vec![number(2609.0, "", "a"), number(7.0, "", "b"), number(13.0, "", "c"), number(6.0, "", "d")],
-            vec![number(4211.0, "", "a"), number(9.0, "", "b"), number(17.0, "", "c"), number(8.0, "", "d")],
+            vec![number(1703.0, "", "a"), number(5.0, "", "b"), number(11.0, "", "c"), number(4.0, "", "d"), number(3.0, "", "e")],
+            vec![number(2609.0, "", "a"), number(7.0, "", "b"), number(13.0, "", "c"), number(6.0, "", "d"), number(2.0, "", "e")],
+            vec![number(4211.0, "", "a"), number(9.0, "", "b"), number(17.0, "", "c"), number(8.0, "", "d"), number(5.0, "", "e")],
         ];
-        let targets = vec![340.0 * 11.0 + 4.0, 372.0 * 13.0 + 6.0, 467.0 * 17.0 + 8.0];
+        let targets = vec![340.0 * 11.0 + 4.0 * 3.0, 372.0 * 13.0 + 6.0 * 2.0, 467.0 * 17.0 + 8.0 * 5.0];
         let search = search_roles(&texts, &targets, &[]);
         assert!(search.found.as_ref().is_none_or(|found| !found.expression.contains("//")), "{:?}", search.found);
+        let texts: Vec<Vec<NumberContext>> = texts.into_iter().map(|numbers| numbers[..4].to_vec()).collect();
+        // One quantity added after the count and what it is worth (v31: a fee on
+        // top of the rafts hired) is found; a count times two factors, then a
+        // quantity, is five leaves.
+        let targets = vec![340.0 * 11.0 + 4.0, 372.0 * 13.0 + 6.0, 467.0 * 17.0 + 8.0];
+        let found = search_roles(&texts, &targets, &[]).found.expect("whole bags times the pay per bag, plus a bonus");
+        assert_eq!(found.expression, "quantity_1 // quantity_2 * quantity_3 + quantity_4");
         // The same count times a price, as the last step, is found.
         let targets = vec![340.0 * 11.0, 372.0 * 13.0, 467.0 * 17.0];
         let found = search_roles(&texts, &targets, &[]).found.expect("whole bags times the pay per bag");
@@ -980,6 +1018,45 @@ mod tests {
         let texts = vec![vec![number(17.0, "", "a")], vec![number(23.0, "", "a")]];
         let found = search_roles(&texts, &[3.0, 4.0], &[5.0]).found.expect("a fit");
         assert_eq!(found.expression, "quantity_1 // 5");
+    }
+
+    #[test]
+    fn a_fee_is_added_after_a_count_rounded_up_by_a_quantity() {
+        // rafting_trip (later17), training texts as read: rafts for children and
+        // adults, seven seats each in all three texts, at a price each, plus a
+        // one-off fee. v28 could not add the fee after the rounding, and fell back
+        // to the 7 as a constant of the family (0.16 held-out, where other raft
+        // sizes come up).
+        let texts = vec![
+            vec![number(44.0, "are", "children"), number(6.0, "and", "adult"), number(7.0, "holds", "people"), number(38.0, "$", "to"), number(47.0, "$", "")],
+            vec![number(7.0, "seat", "people"), number(45.0, "$", "apiece"), number(26.0, "of", "young"), number(5.0, "with", "grown"), number(43.0, "$", "per")],
+            vec![number(3.0, "and", "adults"), number(33.0, "", "kids"), number(50.0, "$", "fee"), number(7.0, "takes", "people"), number(29.0, "$", "each")],
+        ];
+        let total = |children: f64, adults: f64, seats: f64, price: f64, fee: f64| ((children + adults) / seats).ceil() * price + fee;
+        let targets = vec![total(44.0, 6.0, 7.0, 38.0, 47.0), total(26.0, 5.0, 7.0, 45.0, 43.0), total(33.0, 3.0, 7.0, 29.0, 50.0)];
+        assert_eq!(targets[0], 351.0);
+        let found = search_roles(&texts, &targets, &[1.0]).found.expect("rafts rounded up, times the price, plus the fee");
+        assert_eq!(found.roles.len(), 5, "{found:?}");
+        assert!(found.expression.starts_with("-(-(") && found.expression.contains("// people)"), "{}", found.expression);
+        assert_eq!(found.labels[2]["people"], 7.0);
+        assert_eq!(found.labels[1].values().filter(|value| [26.0, 5.0].contains(*value)).count(), 2);
+    }
+
+    #[test]
+    fn within_one_size_a_count_alone_is_preferred_to_a_count_with_a_quantity_after_it() {
+        // sandbag_barrier (later19), training texts as read: truck trips for the
+        // bags still missing, `-(-(metres * per_metre - stacked) // truck)`. At the
+        // same size, `(stacked - metres) // truck + per_metre` meets all three
+        // answers by coincidence (2 + 7 = 9, …): v31 built it and kept it, being
+        // shorter (0.10 held-out, where v30 had 1.00).
+        let texts = vec![
+            vec![number(48.0, "carry", "sandbags"), number(210.0, "have", "sandbags"), number(91.0, "be", "metres"), number(7.0, "uses", "sandbags")],
+            vec![number(93.0, "a", "metre"), number(14.0, "with", "sandbags"), number(219.0, "have", "bags"), number(76.0, "holds", "bags")],
+            vec![number(134.0, "stacked", "sandbags"), number(6.0, "of", "sandbags"), number(56.0, "along", "metres"), number(51.0, "truck", "per")],
+        ];
+        let found = search_roles(&texts, &[9.0, 15.0, 4.0], &[1.0]).found.expect("trips rounded up");
+        assert_eq!(found.expression, "-(-(metres * sandbags_4 - sandbags_2) // sandbags)");
+        assert_eq!(found.labels[2]["sandbags"], 51.0);
     }
 
     #[test]
