@@ -1001,6 +1001,79 @@ async fn roles_and_formula_are_searched_together_and_the_plan_reads_a_phrasing_t
     assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(200.0));
 }
 
+/// later20's ice_cream_party, its first three training texts: (tubs × scoops per
+/// tub − scoops the adults ate) // children, the quantities in a different order in
+/// each. A formula over positions also gives all three answers, by coincidence.
+const ICE_CREAM: [(&str, f64); 3] = [
+    ("The adults at Ingrid's party ate 9 scoops of ice cream. Ingrid had opened six tubs, and a tub gives 18 scoops. If the remaining ice cream is shared equally among the eleven children in whole scoops, with any extra put back in the freezer, how many scoops does each child receive?", 9.0),
+    ("There are 6 children at Mateo's party, and they must all get the same number of scoops of ice cream. Mateo has 5 tubs with 22 scoops in each, but the adults have already eaten 10 scoops. Any scoops left over go back in the freezer. How many scoops does each child get?", 16.0),
+    ("Each of the 5 ice cream tubs Declan brought to the party holds 32 scoops. The grown-ups ate 10 scoops, and what is left is divided equally among the 11 kids, whole scoops only, with any left over saved for later. How many scoops does each kid get?", 13.0),
+];
+
+/// A flow whose compute node gets the text and its numbers (as the deterministic
+/// reader `numbers_in` reads them, number words included) as inputs, so that a
+/// formula over positions and roles by search are both open to it.
+fn numbers_and_text_flow() -> String {
+    format!(
+        r#"import "std/metrics" {{ numeric_match }}
+{MODELS}
+dataset train = jsonl("train.jsonl") {{
+  question = .input
+  numbers = .numbers
+  answer = .target
+}}
+
+workflow solve(question: text, numbers: [number]) -> (answer: number) {{
+  node compute = code {{
+    inputs {{
+      numbers: [number] = numbers
+      question = question
+    }}
+    source = """
+      def run(numbers, question):
+          return sum(numbers)
+      """
+    output = number
+  }}
+
+  answer = compute
+}}
+
+optimize solve {{
+  teacher = teacher
+  train = train
+  metric = numeric_match(rel_tol = 1e-6)
+  moves = [offload]
+  budget {{
+    iterations = 2
+    teacher_calls = 10
+  }}
+}}
+"#
+    )
+}
+
+#[tokio::test]
+async fn where_the_texts_order_their_quantities_differently_roles_by_search_win_over_a_formula_over_positions() {
+    // The numbers as `numbers_in` reads them; over these positions,
+    // `numbers[2] - numbers[0] // (numbers[1] // (numbers[3] - numbers[1]))` gives
+    // 9, 16 and 13, which v32 kept (0.00 held-out).
+    let numbers = [[9.0, 6.0, 18.0, 11.0], [6.0, 5.0, 22.0, 10.0], [5.0, 32.0, 10.0, 11.0]];
+    let examples: Vec<Value> = ICE_CREAM.iter().zip(numbers).map(|((input, target), numbers)| json!({"input": input, "numbers": numbers, "target": target})).collect();
+    let project = Project::new("positions-or-roles", &numbers_and_text_flow(), &examples);
+    let provider = doubles(sloppy_student(), good_teacher());
+    let (lock, summaries, events) = project.build(Arc::clone(&provider)).await.unwrap();
+    let compute = node(&lock, "compute");
+    let code = compute.code.as_deref().unwrap();
+    assert!(code.contains("_ROLE_TABLE = "), "{code}\n{:#?}\n{events:#?}", summaries[0].nodes);
+    assert_eq!(lock.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+    // A phrasing training never showed: 7 tubs of 20 scoops, 12 eaten, 16 children.
+    let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap();
+    let mut arguments = serde_json::Map::new();
+    arguments.insert("question".into(), json!("Sixteen children share what is left of the ice cream equally, in whole scoops. The party had 7 tubs of 20 scoops each, and the grown-ups ate 12 scoops first. How many scoops does each child get?"));
+    assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(8.0));
+}
+
 /// The same problem with three more quantities, beyond what roles by search reach
 /// (six leaves): (rolls baked − given to the shelter − eaten by the staff) × price
 /// + delivery fee + tip, with the program that solves each.

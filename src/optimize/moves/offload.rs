@@ -199,6 +199,17 @@ pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Res
     }))
 }
 
+/// Roles by search alone (no teacher call), for a node whose training outputs a
+/// formula over positions already gives: `None` where the texts are one template
+/// or share no content words (positions do say which number is which there), or
+/// where the search finds no fit that beats `score_before`.
+pub async fn role_formula_by_search(context: &MoveContext<'_>, score_before: usize) -> Option<Candidate> {
+    let gold = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>()?;
+    let (argument, reference, texts) = source_text(context)?;
+    let contexts = crate::optimize::labelled_programs::texts_read_by_role(&context.trial.executor.sandbox, &texts).await.ok()?;
+    searched_roles(context, score_before, &argument, &reference, &contexts, &gold).await
+}
+
 /// Roles by search as a node: a context table learned from the searched
 /// assignments reads the roles, the searched formula gives the output.
 async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, contexts: &[Vec<NumberContext>], gold: &[f64]) -> Option<Candidate> {
