@@ -20,12 +20,15 @@
 //! names under `bench/data`, default every `paraphrased*`). Run with
 //! `bench/role_reader_accuracy.sh`.
 
+#[path = "support/paraphrased_family_folders.rs"]
+mod paraphrased_family_folders;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flowc::optimize::context_readers::{assign_roles, learn_context_table, number_contexts, same_number, NumberContext};
 use flowc::sandbox::{Sandbox, SandboxConfig};
-use serde_json::Value;
+use paraphrased_family_folders::{family_folders, family_label, records, FamilyBenchSettings};
 
 struct Instance {
     text: String,
@@ -33,11 +36,9 @@ struct Instance {
 }
 
 fn instances(path: &Path) -> Vec<Instance> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            let value: Value = serde_json::from_str(line).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    records(path)
+        .into_iter()
+        .map(|value| {
             let quantities = value["quantities"].as_object().map(|quantities| quantities.iter().filter_map(|(name, value)| Some((name.clone(), value.as_f64()?))).collect()).unwrap_or_default();
             Instance { text: value["input"].as_str().unwrap_or_default().to_string(), quantities }
         })
@@ -50,40 +51,18 @@ fn true_roles(contexts: &[NumberContext], quantities: &BTreeMap<String, f64>) ->
     quantities.iter().filter(|(_, value)| contexts.iter().filter(|context| same_number(context.value, **value)).count() == 1).map(|(name, value)| (name.clone(), *value)).collect()
 }
 
-fn family_folders(data: &Path, sets: &Option<BTreeSet<String>>) -> Vec<PathBuf> {
-    let mut folders = Vec::new();
-    let mut set_folders: Vec<PathBuf> = std::fs::read_dir(data).expect("bench/data is readable").filter_map(|entry| Some(entry.ok()?.path())).collect();
-    set_folders.sort();
-    for set in set_folders {
-        let name = set.file_name().and_then(|name| name.to_str()).unwrap_or_default().to_string();
-        let chosen = match sets {
-            Some(sets) => sets.contains(&name),
-            None => name.starts_with("paraphrased"),
-        };
-        if !chosen || !set.is_dir() {
-            continue;
-        }
-        let mut families: Vec<PathBuf> = std::fs::read_dir(&set).expect("a set folder is readable").filter_map(|entry| Some(entry.ok()?.path())).filter(|path| path.join("train.jsonl").exists()).collect();
-        families.sort();
-        folders.extend(families);
-    }
-    folders
-}
-
 async fn contexts_of(sandbox: &Sandbox, text: &str) -> Vec<NumberContext> {
     number_contexts(sandbox, text).await.unwrap_or_else(|error| panic!("the reader failed on {text:?}: {error}"))
 }
 
 fn main() {
-    let m: usize = std::env::var("BENCH_M").ok().and_then(|value| value.parse().ok()).unwrap_or(3);
-    let sets: Option<BTreeSet<String>> = std::env::var("BENCH_FAMILY_SETS").ok().map(|value| value.split_whitespace().map(str::to_string).collect());
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/data");
+    let FamilyBenchSettings { m, sets, data } = FamilyBenchSettings::from_environment();
     let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).expect("the sandbox starts");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let mut figures: Vec<f64> = Vec::new();
     println!("{:<45} {:>5} {:>9}", "family", "read", "held-out");
     for folder in family_folders(&data, &sets) {
-        let family = format!("{}/{}", folder.parent().and_then(|set| set.file_name()).and_then(|name| name.to_str()).unwrap_or_default(), folder.file_name().and_then(|name| name.to_str()).unwrap_or_default());
+        let family = family_label(&folder);
         let training: Vec<Instance> = instances(&folder.join("train.jsonl")).into_iter().take(m).collect();
         let heldout = instances(&folder.join("heldout.jsonl"));
         let (right, counted) = runtime.block_on(async {

@@ -26,14 +26,17 @@
 //! names under `bench/data`, default every `paraphrased*`). Run with
 //! `bench/role_search_accuracy.sh`.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+#[path = "support/paraphrased_family_folders.rs"]
+mod paraphrased_family_folders;
+
+use std::path::Path;
 
 use flowc::optimize::context_readers::context_program_source;
 use flowc::optimize::implied_constants::implied_constants;
 use flowc::optimize::labelled_programs::texts_read_by_role;
 use flowc::optimize::role_search::search_roles;
 use flowc::sandbox::{Sandbox, SandboxConfig};
+use paraphrased_family_folders::{family_folders, family_label, records, FamilyBenchSettings};
 use serde_json::{Map, Value};
 
 struct Instance {
@@ -42,34 +45,10 @@ struct Instance {
 }
 
 fn instances(path: &Path) -> Vec<Instance> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            let value: Value = serde_json::from_str(line).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-            Instance { text: value["input"].as_str().unwrap_or_default().to_string(), target: value["target"].as_f64().unwrap_or(f64::NAN) }
-        })
+    records(path)
+        .into_iter()
+        .map(|value| Instance { text: value["input"].as_str().unwrap_or_default().to_string(), target: value["target"].as_f64().unwrap_or(f64::NAN) })
         .collect()
-}
-
-fn family_folders(data: &Path, sets: &Option<BTreeSet<String>>) -> Vec<PathBuf> {
-    let mut folders = Vec::new();
-    let mut set_folders: Vec<PathBuf> = std::fs::read_dir(data).expect("bench/data is readable").filter_map(|entry| Some(entry.ok()?.path())).collect();
-    set_folders.sort();
-    for set in set_folders {
-        let name = set.file_name().and_then(|name| name.to_str()).unwrap_or_default().to_string();
-        let chosen = match sets {
-            Some(sets) => sets.contains(&name),
-            None => name.starts_with("paraphrased"),
-        };
-        if !chosen || !set.is_dir() {
-            continue;
-        }
-        let mut families: Vec<PathBuf> = std::fs::read_dir(&set).expect("a set folder is readable").filter_map(|entry| Some(entry.ok()?.path())).filter(|path| path.join("train.jsonl").exists()).collect();
-        families.sort();
-        folders.extend(families);
-    }
-    folders
 }
 
 /// The family flow's metric: `numeric_match(rel_tol = 1e-6)`.
@@ -115,15 +94,13 @@ async fn family_row(sandbox: &Sandbox, training: &[Instance], heldout: &[Instanc
 }
 
 fn main() {
-    let m: usize = std::env::var("BENCH_M").ok().and_then(|value| value.parse().ok()).unwrap_or(3);
-    let sets: Option<BTreeSet<String>> = std::env::var("BENCH_FAMILY_SETS").ok().map(|value| value.split_whitespace().map(str::to_string).collect());
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/data");
+    let FamilyBenchSettings { m, sets, data } = FamilyBenchSettings::from_environment();
     let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).expect("the sandbox starts");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let (mut figures, mut fitted) = (Vec::new(), 0usize);
     println!("{:<45} {:>8} {:>9}  expression", "family", "held-out", "read back");
     for folder in family_folders(&data, &sets) {
-        let family = format!("{}/{}", folder.parent().and_then(|set| set.file_name()).and_then(|name| name.to_str()).unwrap_or_default(), folder.file_name().and_then(|name| name.to_str()).unwrap_or_default());
+        let family = family_label(&folder);
         let training: Vec<Instance> = instances(&folder.join("train.jsonl")).into_iter().take(m).collect();
         let heldout = instances(&folder.join("heldout.jsonl"));
         let row = runtime.block_on(family_row(&sandbox, &training, &heldout));

@@ -191,11 +191,19 @@ workflow solve(question: text) -> (answer: number) {{
   answer = compute
 }}
 
-optimize solve {{
+{}"#,
+        optimize_solve("prompt, offload, consensus, topology", budget)
+    )
+}
+
+/// The optimize block of the flows here: `moves` and the `budget` lines.
+fn optimize_solve(moves: &str, budget: &str) -> String {
+    format!(
+        r#"optimize solve {{
   teacher = teacher
   train = train
   metric = numeric_match(rel_tol = 1e-6)
-  moves = [prompt, offload, consensus, topology]
+  moves = [{moves}]
   budget {{
     {budget}
   }}
@@ -1039,17 +1047,8 @@ workflow solve(question: text, numbers: [number]) -> (answer: number) {{
   answer = compute
 }}
 
-optimize solve {{
-  teacher = teacher
-  train = train
-  metric = numeric_match(rel_tol = 1e-6)
-  moves = [offload]
-  budget {{
-    iterations = 2
-    teacher_calls = 10
-  }}
-}}
-"#
+{}"#,
+        optimize_solve("offload", "iterations = 2\n    teacher_calls = 10")
     )
 }
 
