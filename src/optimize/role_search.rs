@@ -635,9 +635,10 @@ fn search_at(contexts: &[Vec<NumberContext>], full: &[Vec<NumberContext>], targe
 ///
 /// Why (v32): "x per cent off" is four leaves and two constants as arithmetic,
 /// `x * (100 - pct) / 100`, on top of what it applies to; of the 97 families of
-/// `first` … `later19`, eleven take a percentage off a total or put one on, and
-/// none of them had a fit within five leaves and two constants (garage_sale,
-/// bookshop_sale, taxi_fare, rent_increase, …). A share kept or added is one
+/// `first` … `later19`, twelve state a percentage, and eleven of them had no fit
+/// within five leaves and two constants (garage_sale, bookshop_sale, taxi_fare,
+/// rent_increase, …; deck_screws had one, its per cent of a box of 100 being
+/// that many screws). A share kept or added is one
 /// quantity of the text, as a person reads it; as one leaf it costs no constant,
 /// and nine of the eleven fit (`bench/role_search_accuracy.sh`: 1.00 held-out
 /// each). On the twelve families drawn after it (`later20`, `later21`), by search
