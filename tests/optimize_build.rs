@@ -232,6 +232,36 @@ fn node<'a>(lock: &'a LockFile, name: &str) -> &'a flowc::plan::lock_file::Locke
 }
 
 #[tokio::test]
+async fn a_rebuild_that_finds_less_than_the_lock_keeps_the_previous_plan() {
+    let project = Project::new("previous-plan", &extraction_flow("iterations = 3\n    teacher_calls = 40"), &train_examples());
+    let (first, _, _) = project.build(doubles(sloppy_student(), good_teacher())).await.unwrap();
+    assert_eq!(first.workflows[0].build.as_ref().unwrap().train_passed_after, 3);
+    let code_before = node(&first, "compute").code.clone();
+    assert!(code_before.as_deref().unwrap().contains(RIGHT_FORMULA));
+    // Another budget changes every key, as a new optimiser version does; the call
+    // cache is gone (a new machine); and the teacher, asked again, never writes
+    // code that passes.
+    project.edit("teacher_calls = 40", "teacher_calls = 30");
+    std::fs::remove_dir_all(project.directory.join("cache")).unwrap();
+    let worse = RuleModel {
+        name: "teacher".into(),
+        rule: Box::new(|request| {
+            let (first, last) = (first_message(request), last_message(request));
+            Ok(if last.contains("I ran your function") { "```python\ndef run(numbers):\n    return numbers[0] * numbers[1]\n```".to_string() } else { teacher_reply(first, last) })
+        }),
+    };
+    let (second, summaries, events) = project.build(doubles(sloppy_student(), worse)).await.unwrap();
+    let build = second.workflows[0].build.as_ref().unwrap();
+    assert_eq!(build.train_passed_after, 3, "{:#?}", summaries[0].nodes);
+    assert_eq!(node(&second, "compute").code, code_before);
+    assert!(summaries[0].nodes.iter().all(|outcome| outcome.outcome.starts_with("kept from the previous lock")), "{:#?}", summaries[0].nodes);
+    assert!(events.iter().any(|event| matches!(event, BuildEvent::Validated { note, passed: 3, .. } if note.contains("previous lock"))));
+    // Kept under this build's keys: the next build reuses every node.
+    let (_, summaries, _) = project.build(doubles(sloppy_student(), good_teacher())).await.unwrap();
+    assert!(summaries[0].reused_all, "{:#?}", summaries[0].nodes);
+}
+
+#[tokio::test]
 async fn offload_moves_fix_extraction_and_computation_and_the_bound_is_recorded() {
     let project = Project::new("offload", &extraction_flow("iterations = 3\n    teacher_calls = 40"), &train_examples());
     let provider = doubles(sloppy_student(), good_teacher());

@@ -13,7 +13,9 @@
 //!    example's failing node is localised (first node whose output differs from
 //!    gold; the teacher decides when gold cannot) and descended again, asking the
 //!    teacher for other samples each round.
-//! 3. The plan's nodes get their final fingerprints and build keys; the workflow
+//! 3. Where the previous lock's plan of the same workflow passes more training
+//!    examples than the plan found, it is kept (`previous_plan.rs`).
+//! 4. The plan's nodes get their final fingerprints and build keys; the workflow
 //!    gets its training figures, teacher cost and PAC bound.
 //!
 //! The nodes of a wave are searched concurrently; their changes are validated one
@@ -25,6 +27,7 @@ mod diagnosis;
 mod localisation;
 mod move_schedule;
 mod plan_editing;
+mod previous_plan;
 mod stop_reason;
 mod training_runs;
 mod validate_and_revert;
@@ -323,6 +326,7 @@ impl Engine {
             }
             round += 1;
         }
+        self.keep_the_previous_plan_where_it_passes_more().await?;
         let validation = self.validation.as_ref().expect("validated");
         let passed = validation.count();
         let total = validation.passed.len();
