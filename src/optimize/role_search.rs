@@ -173,14 +173,40 @@ impl Operator {
 enum Shape {
     Role(usize),
     Constant(f64),
-    /// `1 - role / 100`: what is left of a whole after the role's per cent is
-    /// taken off (a discount, a donation), for a role the anchor writes as a
-    /// percentage (`reads_as_a_percentage`). One leaf, no constant (v32).
-    PercentLess(usize),
-    /// `1 + role / 100`: a whole with the role's per cent put on top (a tip, a
-    /// rise, a tax), under the same condition.
-    PercentMore(usize),
+    /// The share a role's per cent leaves or makes of a whole, for a role the
+    /// anchor writes as a percentage (`reads_as_a_percentage`). One leaf, no
+    /// constant (v32).
+    Percent(usize, PercentShare),
     Binary { operator: Operator, left: usize, right: usize },
+}
+
+/// What a percentage makes of a whole, as one leaf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PercentShare {
+    /// `1 - pct / 100`: what is left after the per cent is taken off (a
+    /// discount, a donation).
+    Less,
+    /// `1 + pct / 100`: the whole with the per cent put on top (a tip, a rise, a
+    /// tax).
+    More,
+}
+
+impl PercentShare {
+    fn of(self, percent: f64) -> f64 {
+        match self {
+            PercentShare::Less => 1.0 - percent / 100.0,
+            PercentShare::More => 1.0 + percent / 100.0,
+        }
+    }
+
+    /// Written as the sandbox evaluates it (left to right), so the plan computes
+    /// the value the search checked.
+    fn written(self, name: &str) -> String {
+        match self {
+            PercentShare::Less => format!("1 - {name} / 100"),
+            PercentShare::More => format!("1 + {name} / 100"),
+        }
+    }
 }
 
 /// Where an expression stands with a division rounded by a quantity of the text
@@ -235,8 +261,7 @@ impl Arena {
         match self.expressions[index].shape {
             Shape::Role(role) => Some(role_values[role]),
             Shape::Constant(value) => Some(value),
-            Shape::PercentLess(role) => Some(1.0 - role_values[role] / 100.0),
-            Shape::PercentMore(role) => Some(1.0 + role_values[role] / 100.0),
+            Shape::Percent(role, share) => Some(share.of(role_values[role])),
             Shape::Binary { operator, left, right } => operator.apply(self.evaluate(left, role_values)?, self.evaluate(right, role_values)?),
         }
     }
@@ -245,10 +270,7 @@ impl Arena {
         match self.expressions[index].shape {
             Shape::Role(role) => names[role].clone(),
             Shape::Constant(value) => format_constant(value),
-            // Written as the sandbox evaluates it (left to right), so the plan
-            // computes the value the search checked.
-            Shape::PercentLess(role) => format!("1 - {} / 100", names[role]),
-            Shape::PercentMore(role) => format!("1 + {} / 100", names[role]),
+            Shape::Percent(role, share) => share.written(&names[role]),
             Shape::Binary { operator, left, right } => binary_text(operator, &self.text(left, names), &self.text(right, names)),
         }
     }
@@ -266,7 +288,7 @@ enum Part {
 #[derive(Clone, Copy, Debug)]
 enum AnchorFit {
     Whole(Part),
-    Composite { operator: Operator, left: Part, right: Part },
+    Composite { operator: Operator, left: Part, right: Part, rounded_by_a_quantity: RoundedByAQuantity },
 }
 
 impl Part {
@@ -299,14 +321,14 @@ impl AnchorFit {
     fn evaluate(self, arena: &Arena, role_values: &[f64]) -> Option<f64> {
         match self {
             AnchorFit::Whole(part) => part.evaluate(arena, role_values),
-            AnchorFit::Composite { operator, left, right } => operator.apply(left.evaluate(arena, role_values)?, right.evaluate(arena, role_values)?),
+            AnchorFit::Composite { operator, left, right, .. } => operator.apply(left.evaluate(arena, role_values)?, right.evaluate(arena, role_values)?),
         }
     }
 
     fn text(self, arena: &Arena, names: &[String]) -> String {
         match self {
             AnchorFit::Whole(part) => part.text(arena, names),
-            AnchorFit::Composite { operator, left, right } => binary_text(operator, &left.text(arena, names), &right.text(arena, names)),
+            AnchorFit::Composite { operator, left, right, .. } => binary_text(operator, &left.text(arena, names), &right.text(arena, names)),
         }
     }
 
@@ -315,10 +337,8 @@ impl AnchorFit {
     fn usage(self, arena: &Arena) -> Usage {
         match self {
             AnchorFit::Whole(part) => part.usage(arena),
-            AnchorFit::Composite { operator, left, right } => {
+            AnchorFit::Composite { left, right, rounded_by_a_quantity, .. } => {
                 let (left, right) = (left.usage(arena), right.usage(arena));
-                // A composite fit was built only where `combined` allowed it.
-                let rounded_by_a_quantity = operator.combined(left, right).unwrap_or(RoundedByAQuantity::CountAndOneQuantity);
                 Usage { roles: left.roles | right.roles, constants: left.constants + right.constants, rounded_by_a_quantity, single_quantity: false }
             }
         }
@@ -497,8 +517,8 @@ fn search_at(contexts: &[Vec<NumberContext>], full: &[Vec<NumberContext>], targe
         if !reads_as_a_percentage(context) {
             continue;
         }
-        for (shape, value) in [(Shape::PercentLess(role), 1.0 - context.value / 100.0), (Shape::PercentMore(role), 1.0 + context.value / 100.0)] {
-            arena.expressions.push(Expression { shape, anchor_value: value, constants: 0, roles: 1 << role, rounded_by_a_quantity: RoundedByAQuantity::No });
+        for share in [PercentShare::Less, PercentShare::More] {
+            arena.expressions.push(Expression { shape: Shape::Percent(role, share), anchor_value: share.of(context.value), constants: 0, roles: 1 << role, rounded_by_a_quantity: RoundedByAQuantity::No });
             by_size[1].push(arena.expressions.len() - 1);
         }
     }
@@ -570,13 +590,11 @@ fn search_at(contexts: &[Vec<NumberContext>], full: &[Vec<NumberContext>], targe
     let mut fits: Vec<AnchorFit> = Vec::new();
     let target = answers[anchor];
     let mut consider = |operator: Operator, left: Part, right: Part, left_value: f64, right_value: f64, roles: u32, considered: &mut u64| {
-        if operator.combined(left.usage(&arena), right.usage(&arena)).is_none() {
-            return;
-        }
+        let Some(rounded_by_a_quantity) = operator.combined(left.usage(&arena), right.usage(&arena)) else { return };
         let Some(value) = operator.apply(left_value, right_value) else { return };
         *considered += 1;
         if roles != 0 && target.met_by(value) && fits.len() < MAX_ANCHOR_FITS {
-            fits.push(AnchorFit::Composite { operator, left, right });
+            fits.push(AnchorFit::Composite { operator, left, right, rounded_by_a_quantity });
         }
     };
     for (left_size, right_size) in [(1, 3), (2, 2), (3, 1)] {

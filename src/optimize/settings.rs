@@ -34,7 +34,7 @@ impl Move {
         }
     }
 
-    fn from_name(name: &str) -> Option<Move> {
+    pub fn from_name(name: &str) -> Option<Move> {
         Some(match name {
             "prompt" => Move::Prompt,
             "offload" => Move::Offload,

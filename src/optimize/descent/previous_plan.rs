@@ -15,6 +15,7 @@ use std::sync::atomic::Ordering;
 
 use super::Engine;
 use crate::optimize::events::BuildEvent;
+use crate::optimize::settings::Move;
 
 impl Engine {
     pub(super) async fn keep_the_previous_plan_where_it_passes_more(&mut self) -> Result<(), String> {
@@ -26,7 +27,7 @@ impl Engine {
         if recorded <= passed_now || previous.fingerprint != self.request.as_written.fingerprint {
             return Ok(());
         }
-        let allowed = |origin: &str| origin.split('+').all(|part| part == "as-written" || self.request.settings.moves.iter().any(|the_move| the_move.name() == part));
+        let allowed = |origin: &str| origin.split('+').all(|part| part == "as-written" || Move::from_name(part).is_some_and(|the_move| self.request.settings.moves.contains(&the_move)));
         if !previous.nodes.iter().all(|node| allowed(&node.provenance.origin)) {
             return Ok(());
         }

@@ -50,7 +50,7 @@ pub async fn capability(context: &MoveContext<'_>, score_before: usize, partial_
 /// The smallest arithmetic formula over a number-list argument that gives every
 /// gold output (`formula_search`): no teacher call, and exact when it exists.
 pub async fn formula(context: &MoveContext<'_>, score_before: usize) -> Option<Candidate> {
-    let gold: Vec<f64> = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>()?;
+    let gold = numeric_gold(context)?;
     let arguments = code_arguments(context.node);
     let (argument, reference, inputs) = arguments.iter().find_map(|(argument, reference)| {
         let inputs: Vec<Vec<f64>> = context
@@ -101,6 +101,12 @@ pub async fn formula(context: &MoveContext<'_>, score_before: usize) -> Option<C
         node.provenance.leave_one_out = Some(leave_one_out);
         Candidate { nodes: vec![node], the_move: Move::Offload, critique, score, partial: context.trial.partial(&outputs) }
     })
+}
+
+/// The node's gold outputs as numbers, when every one is a number (the moves that
+/// fit arithmetic need that).
+fn numeric_gold(context: &MoveContext<'_>) -> Option<Vec<f64>> {
+    context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect()
 }
 
 /// Leave-one-out of a fitted formula: for each training example in turn, the
@@ -165,7 +171,7 @@ fn source_text(context: &MoveContext<'_>) -> Option<(String, String, Vec<String>
 /// (`labelled_programs`), then formula search over the roles read by the words
 /// every training text shares (no teacher call); the best is proposed.
 pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Result<Option<Candidate>, TeacherError> {
-    let Some(gold) = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>() else { return Ok(None) };
+    let Some(gold) = numeric_gold(context) else { return Ok(None) };
     let Some((argument, reference, texts)) = source_text(context) else { return Ok(None) };
     let full = |candidate: &Option<Candidate>| candidate.as_ref().is_some_and(|candidate| candidate.score == context.trial.total());
     // Both moves that read numbers by the words around them pass one gate, and read
@@ -204,7 +210,7 @@ pub async fn role_formula(context: &MoveContext<'_>, score_before: usize) -> Res
 /// or share no content words (positions do say which number is which there), or
 /// where the search finds no fit that beats `score_before`.
 pub async fn role_formula_by_search(context: &MoveContext<'_>, score_before: usize) -> Option<Candidate> {
-    let gold = context.trial.gold.iter().map(|gold| gold.as_ref().and_then(Value::as_f64)).collect::<Option<Vec<f64>>>()?;
+    let gold = numeric_gold(context)?;
     let (argument, reference, texts) = source_text(context)?;
     let contexts = crate::optimize::labelled_programs::texts_read_by_role(&context.trial.executor.sandbox, &texts).await.ok()?;
     searched_roles(context, score_before, &argument, &reference, &contexts, &gold).await
