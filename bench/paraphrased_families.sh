@@ -119,6 +119,10 @@
 #                       (scripts/paraphrased_families_later22.json, bench/data/paraphrased_later22/,
 #                       generated with seed 2046: six more families written on 2026-12-04 by
 #                       someone who had not seen the optimiser code, before any optimiser version
+#                       was measured on them, held out from its design) or "later23"
+#                       (scripts/paraphrased_families_later23.json, bench/data/paraphrased_later23/,
+#                       generated with seed 2047: six more families written on 2026-12-04 by
+#                       someone who had not seen the optimiser code, before any optimiser version
 #                       was measured on them, held out from its design); the start-up --check
 #                       checks the chosen set with the seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
@@ -164,7 +168,8 @@ case "$family_set" in
   later20) families_file="$repo/scripts/paraphrased_families_later20.json" data_rel="bench/data/paraphrased_later20" family_seed=2044 ;;
   later21) families_file="$repo/scripts/paraphrased_families_later21.json" data_rel="bench/data/paraphrased_later21" family_seed=2045 ;;
   later22) families_file="$repo/scripts/paraphrased_families_later22.json" data_rel="bench/data/paraphrased_later22" family_seed=2046 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\", \"later13\", \"later14\", \"later15\", \"later16\", \"later17\", \"later18\", \"later19\", \"later20\", \"later21\" or \"later22\", not \"$family_set\"" >&2; exit 2 ;;
+  later23) families_file="$repo/scripts/paraphrased_families_later23.json" data_rel="bench/data/paraphrased_later23" family_seed=2047 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\", \"later13\", \"later14\", \"later15\", \"later16\", \"later17\", \"later18\", \"later19\", \"later20\", \"later21\", \"later22\" or \"later23\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
