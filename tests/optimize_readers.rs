@@ -125,6 +125,39 @@ async fn the_words_of_a_numbers_clause_read_a_phrasing_whose_cue_word_is_outside
 }
 
 #[tokio::test]
+async fn the_size_of_a_number_reads_a_phrasing_whose_words_point_elsewhere() {
+    use flowc::optimize::context_readers::{assign_roles, learn_context_table, number_contexts};
+    use std::collections::BTreeMap;
+    let sandbox = sandbox();
+    // later21's tennis_lessons: three training phrasings, labelled with their true roles.
+    let training = [
+        ("A block of 9 tennis lessons costs $192 at Baseline Tennis Centre, while one lesson on its own costs $28. How much less does Soraya pay for the block than for the same number of lessons booked one at a time?", [9.0, 28.0, 192.0]),
+        ("Paying lesson by lesson at the Lakeshore courts costs $29 a time, but a pass for twelve lessons costs only $184. If Soraya buys the pass and uses every lesson on it, how many dollars has she saved compared with paying lesson by lesson?", [12.0, 29.0, 184.0]),
+        ("Soraya plans to take 10 tennis lessons this spring. Baseline Tennis Centre charges $39 a lesson, or $150 for a block of that many lessons paid up front. How many dollars cheaper is the block?", [10.0, 39.0, 150.0]),
+    ];
+    let roles = ["lessons", "single", "package"].map(String::from).to_vec();
+    let label = |values: &[f64; 3]| -> BTreeMap<String, f64> { roles.iter().cloned().zip(values.iter().copied()).collect() };
+    let mut contexts = Vec::new();
+    for (text, _) in &training {
+        contexts.push(number_contexts(&sandbox, text).await.unwrap());
+    }
+    let labels: Vec<BTreeMap<String, f64>> = training.iter().map(|(_, values)| label(values)).collect();
+    let table = learn_context_table(&contexts, &labels, &roles);
+    // A phrasing training never showed: "lesson" sits next to the single price and
+    // "package" next to the count. The words read it wrong; the sizes (two digits
+    // for a count and a lesson's price, three for a package's) put it right.
+    let unseen = "Courtside Academy charges $39 for a single tennis lesson. It also sells a package of twelve lessons for $156. Callum wants exactly that many lessons. How much money does he save by buying the package rather than paying for each lesson separately?";
+    let unseen_contexts = number_contexts(&sandbox, unseen).await.unwrap();
+    let package = unseen_contexts.iter().find(|context| context.value == 156.0).unwrap();
+    assert_eq!(package.features.get("d:2"), Some(&0.5), "{package:?}");
+    assert_eq!(assign_roles(&unseen_contexts, &table), label(&[12.0, 39.0, 156.0]));
+    // The same table without its size weights reads the unseen phrasing wrong:
+    // the words alone are not enough.
+    let words_only: flowc::optimize::context_readers::ContextTable = table.iter().map(|(role, weights)| (role.clone(), weights.iter().filter(|(feature, _)| !feature.starts_with("d:")).map(|(feature, weight)| (feature.clone(), *weight)).collect())).collect();
+    assert_ne!(assign_roles(&unseen_contexts, &words_only), label(&[12.0, 39.0, 156.0]));
+}
+
+#[tokio::test]
 async fn one_problem_in_several_wordings_shares_content_words_and_different_problems_do_not() {
     use flowc::optimize::role_readers::common_content_words;
     let sandbox = sandbox();
