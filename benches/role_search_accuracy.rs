@@ -31,7 +31,7 @@ mod paraphrased_family_folders;
 
 use std::path::Path;
 
-use flowc::optimize::context_readers::context_program_source;
+use flowc::optimize::context_readers::{context_program_source, AnswerSign};
 use flowc::optimize::implied_constants::implied_constants;
 use flowc::optimize::labelled_programs::texts_read_by_role;
 use flowc::optimize::role_search::search_roles;
@@ -82,7 +82,7 @@ async fn family_row(sandbox: &Sandbox, training: &[Instance], heldout: &[Instanc
     let Some(found) = search.found else {
         return none(search.skipped.unwrap_or_else(|| format!("no fit ({} considered)", search.considered)));
     };
-    let source = context_program_source("question", &found.table, &[], &[format!("answer = {}", found.expression)]);
+    let source = context_program_source("question", &found.table, &[], &[format!("answer = {}", found.expression)], AnswerSign::of(&targets));
     let mut right = 0usize;
     for instance in heldout {
         let arguments = Map::from_iter([("question".to_string(), Value::String(instance.text.clone()))]);

@@ -81,7 +81,7 @@ async fn a_context_table_learned_from_labelled_phrasings_reads_a_phrasing_it_was
         .collect();
     let roles = vec!["baked".to_string(), "given".into(), "price".into()];
     let table = learn_context_table(&contexts, &labels, &roles);
-    let source = context_program_source("question", &table, &[], &["answer = (baked - given) * price".into()]);
+    let source = context_program_source("question", &table, &[], &["answer = (baked - given) * price".into()], flowc::optimize::context_readers::AnswerSign::Any);
     for ((text, target), label) in PHRASINGS.iter().zip(&labels) {
         assert_eq!(run(&sandbox, &source, "question", text).await.unwrap().as_f64(), Some(*target), "{source}");
         assert_eq!(&assign_roles(&number_contexts(&sandbox, text).await.unwrap(), &table), label);
@@ -155,6 +155,42 @@ async fn the_size_of_a_number_reads_a_phrasing_whose_words_point_elsewhere() {
     // the words alone are not enough.
     let words_only: flowc::optimize::context_readers::ContextTable = table.iter().map(|(role, weights)| (role.clone(), weights.iter().filter(|(feature, _)| !feature.starts_with("d:")).map(|(feature, weight)| (feature.clone(), *weight)).collect())).collect();
     assert_ne!(assign_roles(&unseen_contexts, &words_only), label(&[12.0, 39.0, 156.0]));
+}
+
+#[tokio::test]
+async fn a_reading_that_makes_an_answer_negative_gives_way_to_the_next_where_answers_never_are() {
+    use flowc::optimize::context_readers::{context_program_source, learn_context_table, number_contexts, AnswerSign};
+    use std::collections::BTreeMap;
+    let sandbox = sandbox();
+    // later7's currency_exchange: three training phrasings with their true roles.
+    let training = [
+        ("How many euros does Priya still have if the travel agency charged a $4.23 commission, Priya went on to spend 208 euros in Dublin, and the 5138834 dollars Priya brought were converted at a rate of 0.90 euros per dollar once the commission had been taken off?", [5138834.0, 4.23, 0.9, 208.0], 4624738.79),
+        ("Oskar spent 132 euros on a holiday in Florence. The euros came from the travel agency, which exchanged Oskar's 7451834 dollars at 0.96 euros for each dollar after keeping $9.23 of them as its commission. How many euros were left over at the end of the trip?", [7451834.0, 9.23, 0.96, 132.0], 7153619.78),
+        ("Before a trip to Seville, Callum changes 989 US dollars into euros at the airport exchange desk. There a flat fee of $2.94 is first taken from the dollars, and the rest is converted at 0.88 euros per dollar. During the trip Callum spends 224 euros. How many euros does Callum have left?", [989.0, 2.94, 0.88, 224.0], 643.73),
+    ];
+    let roles = ["dollars", "fee", "rate", "spent"].map(String::from).to_vec();
+    let mut contexts = Vec::new();
+    for (text, _, _) in &training {
+        contexts.push(number_contexts(&sandbox, text).await.unwrap());
+    }
+    let labels: Vec<BTreeMap<String, f64>> = training.iter().map(|(_, values, _)| roles.iter().cloned().zip(values.iter().copied()).collect()).collect();
+    let table = learn_context_table(&contexts, &labels, &roles);
+    let answers: Vec<f64> = training.iter().map(|(_, _, answer)| *answer).collect();
+    assert_eq!(AnswerSign::of(&answers), AnswerSign::NeverNegative);
+    assert_eq!(AnswerSign::of(&[3.0, -1.0]), AnswerSign::Any);
+    let computation = ["answer = round((dollars - fee) * rate - spent, 2)".to_string()];
+    let guarded = context_program_source("question", &table, &[], &computation, AnswerSign::NeverNegative);
+    let unguarded = context_program_source("question", &table, &[], &computation, AnswerSign::Any);
+    // The phrasing training never showed says "one dollar buys": the best reading
+    // takes that 1 for the dollars changed and leaves euros below zero.
+    let unseen = "At the bank one dollar buys 0.92 euros, and a service charge of $2.86 is taken out of the dollars before they are exchanged. Tobias hands over 655 dollars there and later uses 223 euros on meals and museums in Dublin. How many euros remain?";
+    let misread = run(&sandbox, &unguarded, "question", unseen).await.unwrap().as_f64().unwrap();
+    assert!(misread < 0.0, "{misread}");
+    assert_eq!(run(&sandbox, &guarded, "question", unseen).await.unwrap().as_f64(), Some(376.97));
+    // Where the best reading's answer is not negative, it is the answer.
+    for (text, _, answer) in &training {
+        assert_eq!(run(&sandbox, &guarded, "question", text).await.unwrap().as_f64(), Some(*answer));
+    }
 }
 
 #[tokio::test]

@@ -219,7 +219,7 @@ pub async fn role_formula_by_search(context: &MoveContext<'_>, score_before: usi
 /// Roles by search as a node: a context table learned from the searched
 /// assignments reads the roles, the searched formula gives the output.
 async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, contexts: &[Vec<NumberContext>], gold: &[f64]) -> Option<Candidate> {
-    use crate::optimize::context_readers::context_program_source;
+    use crate::optimize::context_readers::{context_program_source, AnswerSign};
     use crate::optimize::role_search::{search_roles, SearchedRoles};
     let note = |message: String| (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("roles by search on `{}`: {message}", context.node.name) });
     let constants = text_constants(context);
@@ -231,8 +231,8 @@ async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument
         note(why);
         return None;
     };
-    let source_of = |found: &SearchedRoles| context_program_source(argument, &found.table, &[], &[format!("answer = {}", found.expression)]);
-    let mut node = as_code_node(context.node, source_of(&found), &[(argument.to_string(), reference.to_string())]);
+    let source_of = |found: &SearchedRoles, answers: &[f64]| context_program_source(argument, &found.table, &[], &[format!("answer = {}", found.expression)], AnswerSign::of(answers));
+    let mut node = as_code_node(context.node, source_of(&found, gold), &[(argument.to_string(), reference.to_string())]);
     node.reads = vec![reference.split('.').next().unwrap_or(reference).to_string()];
     let outputs = context.trial.outputs_of(std::slice::from_ref(&node)).await;
     let score = context.trial.score(&outputs);
@@ -248,7 +248,7 @@ async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument
         let constants = constants.clone();
         async move {
             let refitted = search_roles(&fit_contexts, &fit_gold, &constants).found?;
-            Some(as_code_node(context.node, source_of(&refitted), &[(argument.to_string(), reference.to_string())]))
+            Some(as_code_node(context.node, source_of(&refitted, &fit_gold), &[(argument.to_string(), reference.to_string())]))
         }
     })
     .await;
@@ -273,7 +273,7 @@ async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument
 /// The teacher's labelled programs as a node: a context table learned from the
 /// labels reads the roles, the teacher's computation gives the output.
 async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argument: &str, reference: &str, texts: &[String], contexts: Vec<Vec<NumberContext>>) -> Result<Option<Candidate>, TeacherError> {
-    use crate::optimize::context_readers::{context_program_source, learn_context_table};
+    use crate::optimize::context_readers::{context_program_source, learn_context_table, AnswerSign};
     let note = |message: String| (context.events)(&crate::optimize::events::BuildEvent::Note { workflow: context.workflow.name.clone(), message: format!("labelled programs on `{}`: {message}", context.node.name) });
     let labelling = match crate::optimize::labelled_programs::label_training_texts(context, texts, contexts).await? {
         Ok(labelling) => labelling,
@@ -295,7 +295,8 @@ async fn labelled_program(context: &MoveContext<'_>, score_before: usize, argume
         }
         learn_context_table(&fit_contexts, &fit_labels, &labelling.roles)
     };
-    let source_of = |table| context_program_source(argument, &table, &labelling.constants, &labelling.template.computation);
+    let sign = numeric_gold(context).map_or(AnswerSign::Any, |gold| AnswerSign::of(&gold));
+    let source_of = |table| context_program_source(argument, &table, &labelling.constants, &labelling.template.computation, sign);
     let all: Vec<usize> = (0..texts.len()).collect();
     let table = fit(&all);
     let words: usize = table.values().map(|weights| weights.len()).sum();
