@@ -1103,17 +1103,18 @@ async fn where_the_texts_order_their_quantities_differently_roles_by_search_win_
     assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(8.0));
 }
 
-/// The same problem with three more quantities, beyond what roles by search reach
-/// (six leaves): (rolls baked − given to the shelter − eaten by the staff) × price
-/// + delivery fee + tip, with the program that solves each.
-const BAKERY_DELIVERED: [(&str, f64, (u32, u32, u32, u32, u32, u32)); 3] = [
-    ("A bakery baked 1204577 rolls. It gave 15 rolls to the shelter, the staff ate 5 rolls, and it sold the rest for $2 each, plus a delivery fee of $7 and a tip of $3. How much did it make?", 2409124.0, (1204577, 15, 5, 2, 7, 3)),
-    ("Selling at $3 each, with a delivery fee of $9 and a tip of $4, a bakery sold every roll it baked except the 40 it gave to the shelter and the 10 rolls the staff ate. It baked 100 rolls. How much did it make?", 163.0, (100, 40, 10, 3, 9, 4)),
-    ("The shelter got 8 rolls from a bakery and the staff ate 2 rolls. The bakery baked 5813 rolls and sold the others for $5 each, plus a delivery fee of $4 and a tip of $6. How much did it make?", 29025.0, (5813, 8, 2, 5, 4, 6)),
+/// The same problem with four more quantities, beyond what roles by search reach
+/// (seven leaves; six since v37): (rolls baked − given to the shelter − eaten by
+/// the staff) × price + delivery fee + tip − paper bags, with the program that
+/// solves each.
+const BAKERY_DELIVERED: [(&str, f64, (u32, u32, u32, u32, u32, u32, u32)); 3] = [
+    ("A bakery baked 1204577 rolls. It gave 15 rolls to the shelter, the staff ate 5 rolls, and it sold the rest for $2 each, plus a delivery fee of $7 and a tip of $3, and paid $11 for paper bags. How much did it make?", 2409113.0, (1204577, 15, 5, 2, 7, 3, 11)),
+    ("Selling at $3 each, with a delivery fee of $9 and a tip of $4, a bakery sold every roll it baked except the 40 it gave to the shelter and the 10 rolls the staff ate. It baked 100 rolls and paid $6 for paper bags. How much did it make?", 157.0, (100, 40, 10, 3, 9, 4, 6)),
+    ("The shelter got 8 rolls from a bakery and the staff ate 2 rolls. The bakery baked 5813 rolls and sold the others for $5 each, plus a delivery fee of $4 and a tip of $6; paper bags cost it $12. How much did it make?", 29013.0, (5813, 8, 2, 5, 4, 6, 12)),
 ];
 
-fn delivered_program((baked, given, eaten, price, fee, tip): (u32, u32, u32, u32, u32, u32)) -> String {
-    format!("```python\nrolls_baked = {baked}\ngiven_to_shelter = {given}\neaten_by_staff = {eaten}\nprice_each = {price}\ndelivery_fee = {fee}\ntip = {tip}\nanswer = (rolls_baked - given_to_shelter - eaten_by_staff) * price_each + delivery_fee + tip\n```")
+fn delivered_program((baked, given, eaten, price, fee, tip, bags): (u32, u32, u32, u32, u32, u32, u32)) -> String {
+    format!("```python\nrolls_baked = {baked}\ngiven_to_shelter = {given}\neaten_by_staff = {eaten}\nprice_each = {price}\ndelivery_fee = {fee}\ntip = {tip}\npaper_bags = {bags}\nanswer = (rolls_baked - given_to_shelter - eaten_by_staff) * price_each + delivery_fee + tip - paper_bags\n```")
 }
 
 #[tokio::test]
@@ -1142,7 +1143,7 @@ async fn the_teachers_program_labels_the_roles_and_code_fills_it_for_the_other_t
     let (lock, summaries, events) = project.build(Arc::clone(&provider)).await.unwrap();
     let compute = node(&lock, "compute");
     let code = compute.code.as_deref().unwrap();
-    assert!(code.contains("_ROLE_TABLE = ") && code.contains("answer = (rolls_baked - given_to_shelter - eaten_by_staff) * price_each + delivery_fee + tip"), "{code}\n{:#?}\n{events:#?}", summaries[0].nodes);
+    assert!(code.contains("_ROLE_TABLE = ") && code.contains("answer = (rolls_baked - given_to_shelter - eaten_by_staff) * price_each + delivery_fee + tip - paper_bags"), "{code}\n{:#?}\n{events:#?}", summaries[0].nodes);
     let critique = compute.provenance.critique.as_deref().unwrap();
     assert!(critique.contains("filled the same program for 2 of the other 2 texts"), "{critique}");
     // Code filled the program for both other texts (each text's numbers assigned
@@ -1152,8 +1153,8 @@ async fn the_teachers_program_labels_the_roles_and_code_fills_it_for_the_other_t
     // The compiled node reads a phrasing with yet another order, without the student.
     let sandbox = Sandbox::new(SandboxConfig::for_worker_program(env!("CARGO_BIN_EXE_flowc"))).unwrap();
     let mut arguments = serde_json::Map::new();
-    arguments.insert("question".into(), json!("At $4 each, plus a delivery fee of $6 and a tip of $1, the bakery sold its rolls, all but the 25 given to the shelter and the 3 rolls the staff ate. It had baked 75 rolls. How much did it make?"));
-    assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(195.0));
+    arguments.insert("question".into(), json!("At $4 each, plus a delivery fee of $6 and a tip of $1, the bakery sold its rolls, all but the 25 given to the shelter and the 3 rolls the staff ate. It had baked 75 rolls and paid $2 for paper bags. How much did it make?"));
+    assert_eq!(sandbox.call(code, "run", arguments).await.unwrap().as_f64(), Some(193.0));
 }
 
 /// A student that answers every question wrong but reads: a reply's score is minus
