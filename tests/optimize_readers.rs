@@ -97,7 +97,7 @@ async fn a_context_table_learned_from_labelled_phrasings_reads_a_phrasing_it_was
 
 #[tokio::test]
 async fn the_words_of_a_numbers_clause_read_a_phrasing_whose_cue_word_is_outside_the_window() {
-    use flowc::optimize::context_readers::{assign_roles, learn_context_table, number_contexts};
+    use flowc::optimize::context_readers::{assign_roles, number_contexts};
     use std::collections::BTreeMap;
     let sandbox = sandbox();
     // later15's zoo_tickets: three training phrasings, labelled with their true roles.
@@ -107,13 +107,8 @@ async fn the_words_of_a_numbers_clause_read_a_phrasing_whose_cue_word_is_outside
         ("How much will the Delgado family pay to park and enter Riverside Zoo if five kids and three grown-ups are going, children pay half of the $24 adult fare, and the car park charges $8?", [3.0, 5.0, 24.0, 8.0]),
     ];
     let roles = ["adults", "children", "adult_price", "parking"].map(String::from).to_vec();
-    let label = |values: &[f64; 4]| -> BTreeMap<String, f64> { roles.iter().cloned().zip(values.iter().copied()).collect() };
-    let mut contexts = Vec::new();
-    for (text, _) in &training {
-        contexts.push(number_contexts(&sandbox, text).await.unwrap());
-    }
-    let labels: Vec<BTreeMap<String, f64>> = training.iter().map(|(_, values)| label(values)).collect();
-    let table = learn_context_table(&contexts, &labels, &roles);
+    let label = |values: &[f64; 4]| -> BTreeMap<String, f64> { true_label(&roles, values) };
+    let table = table_of_true_roles(&sandbox, &training, &roles).await;
     // A fourth phrasing: "parking" is six tokens before its number, and "adult"
     // comes right after it; only the clause says the $12 is the parking.
     let unseen = "Parking at Riverside Zoo is $12, adult tickets are $26, and children get in for half the adult price. What does it cost for 3 children and 4 adults to drive there, park and get in?";
@@ -126,7 +121,7 @@ async fn the_words_of_a_numbers_clause_read_a_phrasing_whose_cue_word_is_outside
 
 #[tokio::test]
 async fn the_size_of_a_number_reads_a_phrasing_whose_words_point_elsewhere() {
-    use flowc::optimize::context_readers::{assign_roles, learn_context_table, number_contexts};
+    use flowc::optimize::context_readers::{assign_roles, number_contexts};
     use std::collections::BTreeMap;
     let sandbox = sandbox();
     // later21's tennis_lessons: three training phrasings, labelled with their true roles.
@@ -136,13 +131,8 @@ async fn the_size_of_a_number_reads_a_phrasing_whose_words_point_elsewhere() {
         ("Soraya plans to take 10 tennis lessons this spring. Baseline Tennis Centre charges $39 a lesson, or $150 for a block of that many lessons paid up front. How many dollars cheaper is the block?", [10.0, 39.0, 150.0]),
     ];
     let roles = ["lessons", "single", "package"].map(String::from).to_vec();
-    let label = |values: &[f64; 3]| -> BTreeMap<String, f64> { roles.iter().cloned().zip(values.iter().copied()).collect() };
-    let mut contexts = Vec::new();
-    for (text, _) in &training {
-        contexts.push(number_contexts(&sandbox, text).await.unwrap());
-    }
-    let labels: Vec<BTreeMap<String, f64>> = training.iter().map(|(_, values)| label(values)).collect();
-    let table = learn_context_table(&contexts, &labels, &roles);
+    let label = |values: &[f64; 3]| -> BTreeMap<String, f64> { true_label(&roles, values) };
+    let table = table_of_true_roles(&sandbox, &training, &roles).await;
     // A phrasing training never showed: "lesson" sits next to the single price and
     // "package" next to the count. The words read it wrong; the sizes (two digits
     // for a count and a lesson's price, three for a package's) put it right.
@@ -407,4 +397,20 @@ async fn a_field_no_reader_fits_everywhere_gets_the_reader_that_fits_most_and_ke
         gold
     }).collect();
     assert!(field_plan(&sandbox, &texts, &gold_mostly_wrong, &fields).await.unwrap().is_none());
+}
+
+/// Roles → values, in the order of `roles`.
+fn true_label(roles: &[String], values: &[f64]) -> std::collections::BTreeMap<String, f64> {
+    roles.iter().cloned().zip(values.iter().copied()).collect()
+}
+
+/// The plan's context table learned from training texts labelled with their true roles.
+async fn table_of_true_roles<const N: usize>(sandbox: &Sandbox, training: &[(&str, [f64; N])], roles: &[String]) -> flowc::optimize::context_readers::ContextTable {
+    use flowc::optimize::context_readers::{learn_context_table, number_contexts};
+    let mut contexts = Vec::new();
+    for (text, _) in training {
+        contexts.push(number_contexts(sandbox, text).await.unwrap());
+    }
+    let labels: Vec<_> = training.iter().map(|(_, values)| true_label(roles, values)).collect();
+    learn_context_table(&contexts, &labels, roles)
 }
