@@ -127,6 +127,10 @@
 #                       (scripts/paraphrased_families_later24.json, bench/data/paraphrased_later24/,
 #                       generated with seed 2048: six more families written on 2026-12-04 by
 #                       someone who had not seen the optimiser code, before any optimiser version
+#                       was measured on them, held out from its design) or "later25"
+#                       (scripts/paraphrased_families_later25.json, bench/data/paraphrased_later25/,
+#                       generated with seed 2049: six more families written on 2026-12-04 by
+#                       someone who had not seen the optimiser code, before any optimiser version
 #                       was measured on them, held out from its design); the start-up --check
 #                       checks the chosen set with the seed it was generated with
 #   BENCH_ONLY          space-separated family names (default: all)
@@ -174,7 +178,8 @@ case "$family_set" in
   later22) families_file="$repo/scripts/paraphrased_families_later22.json" data_rel="bench/data/paraphrased_later22" family_seed=2046 ;;
   later23) families_file="$repo/scripts/paraphrased_families_later23.json" data_rel="bench/data/paraphrased_later23" family_seed=2047 ;;
   later24) families_file="$repo/scripts/paraphrased_families_later24.json" data_rel="bench/data/paraphrased_later24" family_seed=2048 ;;
-  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\", \"later13\", \"later14\", \"later15\", \"later16\", \"later17\", \"later18\", \"later19\", \"later20\", \"later21\", \"later22\", \"later23\" or \"later24\", not \"$family_set\"" >&2; exit 2 ;;
+  later25) families_file="$repo/scripts/paraphrased_families_later25.json" data_rel="bench/data/paraphrased_later25" family_seed=2049 ;;
+  *) echo "paraphrased_families.sh: BENCH_FAMILY_SET is \"first\", \"later\", \"later2\", \"later3\", \"later4\", \"later5\", \"later6\", \"later7\", \"later8\", \"later9\", \"later10\", \"later11\", \"later12\", \"later13\", \"later14\", \"later15\", \"later16\", \"later17\", \"later18\", \"later19\", \"later20\", \"later21\", \"later22\", \"later23\", \"later24\" or \"later25\", not \"$family_set\"" >&2; exit 2 ;;
 esac
 data_root="$repo/$data_rel"
 flow_file="$repo/bench/flows/paraphrased_family.flow"
