@@ -25,7 +25,7 @@ use crate::plan::lock_file::{LockedEvaluation, LockedModel, LockedNode};
 use crate::runtime::metric::Example;
 
 /// Bumped when the optimiser's algorithm changes what it produces.
-pub const OPTIMISER_VERSION: u32 = 38;
+pub const OPTIMISER_VERSION: u32 = 39;
 
 /// `validation` is in too: its figure is part of the lock, and a changed validation
 /// set must not leave a stale figure behind (the rebuild costs cache hits only).

@@ -253,7 +253,7 @@ async fn searched_roles(context: &MoveContext<'_>, score_before: usize, argument
     })
     .await;
     let critique = format!(
-        "The quantities of `{reference}` are not in the same order in every training text, so they are read by role. The roles are the numbers of training text {} ({}); the {} formula over them that gives every training answer, each other text's numbers assigned to the roles (one number per role), is `{}` (search among {} expressions and assignments, no teacher call). Each role is read as the number whose neighbouring words weigh most for it, by a table of {words} weights learned from those assignments; it reads every role of {} of the {total} training texts back, and of {} left out of its learning in turn (among fits of one size, the most left out read back wins).",
+        "The quantities of `{reference}` are not in the same order in every training text, so they are read by role. The roles are the numbers of training text {} ({}); the {} formula over them that gives every training answer, each other text's numbers assigned to the roles (one number per role), is `{}` (search among {} expressions and assignments, no teacher call). Each role is read as the number whose neighbouring words weigh most for it, by a table of {words} weights learned from those assignments; it reads every role of {} of the {total} training texts back, and of {} left out of its learning in turn (reported, not used to choose).",
         found.anchor + 1,
         found.roles.iter().map(|role| format!("`{role}`")).collect::<Vec<_>>().join(", "),
         if found.passed_over.is_some() { "kept" } else { "smallest" },
