@@ -64,7 +64,8 @@ pub struct SearchedRoles {
     /// Training texts whose every role the table reads back as labelled.
     pub read_back: usize,
     /// Training texts whose every role a table learned from the other texts'
-    /// labels reads as labelled.
+    /// labels reads as labelled (`labels_read_left_out`; set for the fit `best`
+    /// returns).
     pub read_left_out: usize,
     /// A fit one leaf smaller that this one was preferred to, and why
     /// (`settle`), for the critique.
@@ -1066,7 +1067,11 @@ impl Checker<'_> {
         full.into_iter()
             .map(|fit| self.labelled(fit, names))
             .min_by(|(a, a_shape), (b, b_shape)| key(a, *a_shape).cmp(&key(b, *b_shape)))
-            .map(|(found, _)| found)
+            .map(|(mut found, _)| {
+                // Reported, not used to choose (v39): computed for the chosen fit only.
+                found.read_left_out = labels_read_left_out(self.full, &found.labels, &found.roles);
+                found
+            })
     }
 
     /// Labels from a full fit: the anchor's own numbers, then for each other text
@@ -1096,8 +1101,7 @@ impl Checker<'_> {
         let labels: Vec<BTreeMap<String, f64>> = labels.into_iter().map(Option::unwrap_or_default).collect();
         let table = learn_context_table(self.full, &labels, &role_names);
         let read_back = labels.iter().zip(self.full).filter(|(label, contexts)| same_label(&assign_roles(contexts, &table), label)).count();
-        let read_left_out = labels_read_left_out(self.full, &labels, &role_names);
-        (SearchedRoles { anchor: self.anchor, roles: role_names, expression: fit.text, labels, table, read_back, read_left_out, passed_over: None }, (fit.rounded_by_a_quantity, fit.constants))
+        (SearchedRoles { anchor: self.anchor, roles: role_names, expression: fit.text, labels, table, read_back, read_left_out: 0, passed_over: None }, (fit.rounded_by_a_quantity, fit.constants))
     }
 
     fn table_from(&self, labels: &[Option<BTreeMap<String, f64>>], roles: &[String]) -> ContextTable {
@@ -1271,7 +1275,8 @@ mod tests {
         // The second text's labels follow no word of the others, and learned from,
         // they mislead the table on one of the other two as well.
         assert_eq!(labels_read_left_out(&texts, &product_labels, &product_roles), 1);
-        // The search takes the sum, whose labels carry over.
+        // The search takes the sum (the table of all three texts reads its labels
+        // back, not the product's) and reports that each left-out text is read.
         let found = search_roles(&texts, &[8.0, 8.0, 12.0], &[]).found.expect("a fit");
         assert_eq!(found.expression, "apples + pears", "{found:?}");
         assert_eq!(found.read_left_out, 3);
